@@ -1,0 +1,123 @@
+//! The command line: clap definitions, the per-run `Context`, and dispatch. Each subcommand lives
+//! in its own file with its `Args` and a `run` function returning an `ExitStatus`.
+
+mod bump;
+mod list;
+mod new;
+mod output;
+mod sync_compose;
+mod validate;
+
+pub use output::Output;
+
+use crate::error::Error;
+use crate::exit::ExitStatus;
+use crate::settings::Settings;
+use crate::workspace::Workspace;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kz",
+    version,
+    about = "Build, validate, catalogue and publish Kamiwaza extensions",
+    long_about = None,
+    max_term_width = 100
+)]
+struct Cli {
+    /// Run as if started in DIR.
+    #[arg(short = 'C', long = "directory", global = true, value_name = "DIR")]
+    directory: Option<PathBuf>,
+    /// When to colour output.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, env = "KZ_COLOR")]
+    color: ColorChoice,
+    /// Print only errors and data.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check kamiwaza.json and compose files against every metadata, compose and catalogue rule.
+    Validate(validate::Args),
+    /// Generate docker-compose.appgarden.yml from docker-compose.yml.
+    SyncCompose(sync_compose::Args),
+    /// Create a new app, service or tool from the built-in templates.
+    New(new::Args),
+    /// List the extensions of the workspace.
+    List(list::Args),
+    /// Bump an extension's version (major, minor or patch).
+    Bump(bump::Args),
+}
+
+/// What every command gets: where it runs, the environment and the output streams.
+pub struct Context {
+    pub cwd: PathBuf,
+    pub env: BTreeMap<String, String>,
+    pub out: Output,
+}
+
+impl Context {
+    /// Discover the workspace from the working directory and load its settings.
+    pub fn workspace(&self) -> Result<(Workspace, Settings), Error> {
+        let ws = Workspace::discover(&self.cwd)?;
+        let settings = Settings::load(&ws.root, &self.env)?;
+        for skipped in &ws.skipped {
+            self.out.warn(&format!("skipped {}: {}", skipped.rel, skipped.reason));
+        }
+        Ok((ws, settings))
+    }
+}
+
+/// Parse the arguments, run the command, render any error, and return the exit code.
+pub fn main() -> u8 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitStatus::Usage.code() } else { ExitStatus::Success.code() };
+        }
+    };
+    let choice = match cli.color {
+        ColorChoice::Auto => anstream::ColorChoice::Auto,
+        ColorChoice::Always => anstream::ColorChoice::Always,
+        ColorChoice::Never => anstream::ColorChoice::Never,
+    };
+    choice.write_global();
+    let out = Output::new(cli.quiet);
+    let cwd = match cli.directory.map_or_else(std::env::current_dir, Ok) {
+        Ok(dir) => dir,
+        Err(e) => {
+            out.error(&anyhow::Error::new(e).context("cannot determine the working directory"), None);
+            return ExitStatus::Environment.code();
+        }
+    };
+    let ctx = Context { cwd, env: std::env::vars().collect(), out };
+    let result = match cli.command {
+        Command::Validate(args) => validate::run(&args, &ctx),
+        Command::SyncCompose(args) => sync_compose::run(&args, &ctx),
+        Command::New(args) => new::run(&args, &ctx),
+        Command::List(args) => list::run(&args, &ctx),
+        Command::Bump(args) => bump::run(&args, &ctx),
+    };
+    match result {
+        Ok(status) => status.code(),
+        Err(err) => {
+            let status = err.exit_status();
+            let hint = err.hint();
+            ctx.out.error(&anyhow::Error::new(err), hint.as_deref());
+            status.code()
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! The printer: stdout carries data (`--json`, diffs, tables), stderr carries progress and
+//! messages. The only place that renders errors (`error:`, causes, `hint:`).
+
+use anstream::{eprintln, print, println};
+use anstyle::{AnsiColor, Style};
+
+const ERROR: Style = AnsiColor::Red.on_default().bold();
+const WARN: Style = AnsiColor::Yellow.on_default().bold();
+const NOTE: Style = AnsiColor::Cyan.on_default().bold();
+const OK: Style = AnsiColor::Green.on_default().bold();
+const DIM: Style = Style::new().dimmed();
+
+#[derive(Clone, Copy, Debug)]
+pub struct Output {
+    quiet: bool,
+}
+
+impl Output {
+    pub fn new(quiet: bool) -> Self {
+        Output { quiet }
+    }
+
+    /// A data line on stdout.
+    pub fn data(&self, line: &str) {
+        println!("{line}");
+    }
+
+    /// Text on stdout as it is (it carries its own newlines).
+    pub fn raw(&self, text: &str) {
+        print!("{text}");
+    }
+
+    /// A progress or status line on stderr (hidden by `--quiet`).
+    pub fn status(&self, line: &str) {
+        if !self.quiet {
+            eprintln!("{line}");
+        }
+    }
+
+    /// `verb` in green, then the rest: "   Wrote apps/x/...".
+    pub fn done(&self, verb: &str, rest: &str) {
+        if !self.quiet {
+            eprintln!("{OK}{verb:>9}{OK:#} {rest}");
+        }
+    }
+
+    pub fn warn(&self, message: &str) {
+        eprintln!("{WARN}warning{WARN:#}: {message}");
+    }
+
+    pub fn note(&self, message: &str) {
+        if !self.quiet {
+            eprintln!("{NOTE}note{NOTE:#}: {message}");
+        }
+    }
+
+    pub fn dim(&self, message: &str) -> String {
+        format!("{DIM}{message}{DIM:#}")
+    }
+
+    pub fn styled(&self, severity: crate::validate::Severity) -> String {
+        match severity {
+            crate::validate::Severity::Error => format!("{ERROR}error{ERROR:#}"),
+            crate::validate::Severity::Warning => format!("{WARN}warning{WARN:#}"),
+        }
+    }
+
+    /// Render an error with its chain of causes and an optional hint.
+    pub fn error(&self, err: &anyhow::Error, hint: Option<&str>) {
+        eprintln!("{ERROR}error{ERROR:#}: {err}");
+        for cause in err.chain().skip(1) {
+            eprintln!("  {DIM}caused by:{DIM:#} {cause}");
+        }
+        if let Some(hint) = hint {
+            eprintln!("{NOTE}hint{NOTE:#}: {hint}");
+        }
+    }
+}

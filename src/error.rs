@@ -1,0 +1,87 @@
+//! The core's typed errors. Each says what went wrong and where; the CLI renders them
+//! (`error:` line, causes, `hint:`) and maps them to an exit code.
+
+use crate::exit::ExitStatus;
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read `{path}`")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write `{path}`")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{path}` is larger than {limit} bytes")]
+    TooLarge { path: PathBuf, limit: u64 },
+    #[error("`{path}` is not valid UTF-8 (first bad byte at line {line})")]
+    NotUtf8 { path: PathBuf, line: usize },
+    #[error("`{path}` line {line}, column {col}: invalid JSON: {message}")]
+    Json { path: PathBuf, line: usize, col: usize, message: String },
+    #[error("`{path}`: invalid YAML: {source}")]
+    Yaml {
+        path: PathBuf,
+        #[source]
+        source: crate::yaml::YamlError,
+    },
+    #[error("no kz workspace found from `{start}`")]
+    NoWorkspace { start: PathBuf },
+    #[error("no extension named `{name}` in this workspace")]
+    UnknownExtension { name: String, known: Vec<String> },
+    #[error("`{name}` is not a valid extension name: {reason}")]
+    BadName { name: String, reason: String },
+    #[error("`{path}` already exists")]
+    Exists { path: PathBuf },
+    #[error("`{path}`: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("`{path}`: `{field}` is `{value}`, which is not MAJOR.MINOR.PATCH")]
+    BadVersion { path: PathBuf, field: String, value: String },
+    #[error("`{path}` is a symbolic link; kz does not follow symlinked extension folders")]
+    Symlink { path: PathBuf },
+}
+
+impl Error {
+    pub fn read(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Read { path: path.into(), source }
+    }
+
+    pub fn write(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Write { path: path.into(), source }
+    }
+
+    pub fn invalid(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::Invalid { path: path.into(), message: message.into() }
+    }
+
+    /// A hint shown under the error, when there is something useful to suggest.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::NoWorkspace { .. } => Some(
+                "run kz inside a folder holding apps/, services/ or tools/ (or a kz.yaml), \
+                 or pass --root <dir>"
+                    .to_owned(),
+            ),
+            Error::UnknownExtension { known, .. } if !known.is_empty() => {
+                Some(format!("known extensions: {}", known.join(", ")))
+            }
+            Error::Exists { .. } => Some("pick another name or remove the folder first".to_owned()),
+            Error::TooLarge { .. } => Some("kz reads manifest and compose files up to 4 MiB".to_owned()),
+            _ => None,
+        }
+    }
+
+    pub fn exit_status(&self) -> ExitStatus {
+        match self {
+            Error::Write { .. } => ExitStatus::Environment,
+            _ => ExitStatus::Usage,
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! Small file-system helpers every command goes through: bounded UTF-8 reads and atomic writes
+//! (temp file in the same folder, fsync, rename), so no file is ever left half-written.
+
+use crate::error::{Error, Result};
+use std::io::{Read, Write};
+use std::path::Path;
+
+/// Largest manifest or compose file kz reads.
+pub const MAX_TEXT_FILE: u64 = 4 * 1024 * 1024;
+
+/// Read a text file of at most `limit` bytes, as UTF-8 (a leading BOM is dropped).
+pub fn read_text(path: &Path, limit: u64) -> Result<String> {
+    let file = std::fs::File::open(path).map_err(|e| Error::read(path, e))?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(|e| Error::read(path, e))?;
+    if bytes.len() as u64 > limit {
+        return Err(Error::TooLarge { path: path.to_owned(), limit });
+    }
+    match String::from_utf8(bytes) {
+        Ok(mut s) => {
+            if s.starts_with('\u{feff}') {
+                s.drain(..3);
+            }
+            Ok(s)
+        }
+        Err(e) => {
+            let upto = e.utf8_error().valid_up_to();
+            let line = e.as_bytes()[..upto].iter().filter(|b| **b == b'\n').count() + 1;
+            Err(Error::NotUtf8 { path: path.to_owned(), line })
+        }
+    }
+}
+
+/// Write `contents` to `path` atomically. Returns `false` (and writes nothing) when the file
+/// already holds exactly these bytes, so unchanged files keep their mtime.
+pub fn write_if_changed(path: &Path, contents: &[u8]) -> Result<bool> {
+    if let Ok(existing) = std::fs::read(path) {
+        if existing == contents {
+            return Ok(false);
+        }
+    }
+    write_atomic(path, contents)?;
+    Ok(true)
+}
+
+/// Write `contents` to `path` through a temp file in the same folder and a rename.
+/// The file keeps the permissions of the file it replaces.
+pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".kz-tmp-")
+        .tempfile_in(dir)
+        .map_err(|e| Error::write(path, e))?;
+    tmp.write_all(contents).map_err(|e| Error::write(path, e))?;
+    tmp.as_file().sync_all().map_err(|e| Error::write(path, e))?;
+    match std::fs::metadata(path) {
+        Ok(meta) => tmp.as_file().set_permissions(meta.permissions()),
+        Err(_) => set_new_file_mode(tmp.as_file()),
+    }
+    .map_err(|e| Error::write(path, e))?;
+    tmp.persist(path).map_err(|e| Error::write(path, e.error))?;
+    Ok(())
+}
+
+/// Temp files are created 0600; a new file gets the usual 0644.
+#[cfg(unix)]
+fn set_new_file_mode(file: &std::fs::File) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(std::fs::Permissions::from_mode(0o644))
+}
+
+#[cfg(not(unix))]
+fn set_new_file_mode(_file: &std::fs::File) -> std::io::Result<()> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_and_unchanged_skip() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("a.yml");
+        assert!(write_if_changed(&p, b"x: 1\n").expect("write"));
+        assert!(!write_if_changed(&p, b"x: 1\n").expect("same"));
+        assert!(write_if_changed(&p, b"x: 2\n").expect("changed"));
+        assert_eq!(std::fs::read(&p).expect("read"), b"x: 2\n");
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("ls")
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".kz-tmp-"))
+            .collect();
+        assert!(leftovers.is_empty());
+    }
+
+    #[test]
+    fn limits_and_utf8() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("big");
+        std::fs::write(&p, vec![b'a'; 11]).expect("write");
+        assert!(matches!(read_text(&p, 10), Err(Error::TooLarge { .. })));
+        std::fs::write(&p, b"ok\n\xff\n").expect("write");
+        assert!(matches!(read_text(&p, 100), Err(Error::NotUtf8 { line: 2, .. })));
+        std::fs::write(&p, "\u{feff}hi").expect("write");
+        assert_eq!(read_text(&p, 100).expect("read"), "hi");
+    }
+}

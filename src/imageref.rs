@@ -1,0 +1,141 @@
+//! Image references. `extension_image` is the one function that names an extension service's
+//! image; sync-compose, build, the registry and publish all call it. `ImageRef` parses references
+//! with registry ports and digests, which the reference scripts corrupt.
+
+use crate::settings::{Settings, Stage};
+
+/// `[registry/]repository[:tag][@digest]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageRef {
+    pub registry: Option<String>,
+    pub repository: String,
+    pub tag: Option<String>,
+    pub digest: Option<String>,
+}
+
+impl ImageRef {
+    /// Parse a reference the way Docker does: the first path part is a registry when it holds a
+    /// `.` or a `:` or is `localhost`; the tag is after the last `:` of the last path part.
+    pub fn parse(s: &str) -> ImageRef {
+        let (rest, digest) = match s.split_once('@') {
+            Some((r, d)) => (r, Some(d.to_owned())),
+            None => (s, None),
+        };
+        let (registry, path) = match rest.split_once('/') {
+            Some((first, tail))
+                if first.contains('.') || first.contains(':') || first == "localhost" =>
+            {
+                (Some(first.to_owned()), tail)
+            }
+            _ => (None, rest),
+        };
+        let last_slash = path.rfind('/').map_or(0, |i| i + 1);
+        let (repository, tag) = match path[last_slash..].rfind(':') {
+            Some(i) => {
+                let at = last_slash + i;
+                (path[..at].to_owned(), Some(path[at + 1..].to_owned()))
+            }
+            None => (path.to_owned(), None),
+        };
+        ImageRef { registry, repository, tag, digest }
+    }
+
+    /// Whether the repository lives in `namespace` (a path component, not a substring).
+    pub fn in_namespace(&self, namespace: &str) -> bool {
+        let parts: Vec<&str> = self.repository.split('/').collect();
+        let ns: Vec<&str> = namespace.split('/').collect();
+        parts.len() > ns.len() && parts.windows(ns.len()).take(parts.len() - ns.len()).any(|w| w == ns.as_slice())
+    }
+
+    /// The same image with another tag (and no digest).
+    pub fn with_tag(&self, tag: &str) -> ImageRef {
+        ImageRef { tag: Some(tag.to_owned()), digest: None, ..self.clone() }
+    }
+}
+
+impl std::fmt::Display for ImageRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(r) = &self.registry {
+            write!(f, "{r}/")?;
+        }
+        f.write_str(&self.repository)?;
+        if let Some(t) = &self.tag {
+            write!(f, ":{t}")?;
+        }
+        if let Some(d) = &self.digest {
+            write!(f, "@{d}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The tag an extension version gets: the tag template applied to the version (a leading `v`
+/// on the version is dropped first, so `v{version}` never gives `vv1.0.0`), plus the stage suffix.
+pub fn version_tag(settings: &Settings, version: &str, stage: Option<&Stage>) -> String {
+    let bare = match version.strip_prefix('v') {
+        Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit()) => rest,
+        _ => version,
+    };
+    let mut tag = settings.tag_template.replace("{version}", bare);
+    if let Some(stage) = stage {
+        tag.push_str(&stage.tag_suffix);
+    }
+    tag
+}
+
+/// THE image reference of an extension service: `<namespace>/<extension-dir>-<service>:<tag>`.
+pub fn extension_image(
+    settings: &Settings,
+    extension_dir: &str,
+    service: &str,
+    version: &str,
+    stage: Option<&Stage>,
+) -> String {
+    format!(
+        "{}/{}-{}:{}",
+        settings.namespace,
+        extension_dir,
+        service,
+        version_tag(settings, version, stage)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_forms() {
+        let r = ImageRef::parse("localhost:5000/kamiwazaai/x:1.0");
+        assert_eq!(r.registry.as_deref(), Some("localhost:5000"));
+        assert_eq!(r.repository, "kamiwazaai/x");
+        assert_eq!(r.tag.as_deref(), Some("1.0"));
+        let d = ImageRef::parse("kamiwazaai/x@sha256:abc");
+        assert_eq!(d.tag, None);
+        assert_eq!(d.digest.as_deref(), Some("sha256:abc"));
+        let plain = ImageRef::parse("localhost:1.2.3");
+        assert_eq!(plain.registry, None);
+        assert_eq!(plain.tag.as_deref(), Some("1.2.3"));
+        for s in ["nginx", "ghcr.io/o/x:1", "x:latest@sha256:ab", "localhost:5000/a/b"] {
+            assert_eq!(ImageRef::parse(s).to_string(), s);
+        }
+    }
+
+    #[test]
+    fn namespace_is_a_component() {
+        assert!(ImageRef::parse("kamiwazaai/x:1").in_namespace("kamiwazaai"));
+        assert!(ImageRef::parse("localhost:5000/kamiwazaai/x").in_namespace("kamiwazaai"));
+        assert!(!ImageRef::parse("notkamiwazaai/x").in_namespace("kamiwazaai"));
+        assert!(!ImageRef::parse("kamiwazaai").in_namespace("kamiwazaai"));
+    }
+
+    #[test]
+    fn one_function_for_names() {
+        let mut s = Settings::default();
+        assert_eq!(extension_image(&s, "chat", "backend", "0.1.0", None), "kamiwazaai/chat-backend:0.1.0");
+        let dev = s.stage("dev").cloned();
+        assert_eq!(extension_image(&s, "chat", "api", "v1.0.0", dev.as_ref()), "kamiwazaai/chat-api:1.0.0-dev");
+        s.tag_template = "v{version}".into();
+        assert_eq!(version_tag(&s, "1.0.0", None), "v1.0.0");
+    }
+}

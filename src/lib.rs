@@ -1,0 +1,19 @@
+//! kz: one binary that builds, validates, catalogues and publishes Kamiwaza extensions.
+//!
+//! The library is the core: it never prints, never reads the process environment and never exits.
+//! `src/cli` is the only layer that talks to the terminal.
+
+pub mod cli;
+pub mod bump;
+pub mod compose;
+pub mod error;
+pub mod exit;
+pub mod fsx;
+pub mod imageref;
+pub mod manifest;
+pub mod scaffold;
+pub mod settings;
+pub mod sync;
+pub mod validate;
+pub mod workspace;
+pub mod yaml;

@@ -1,0 +1,191 @@
+//! Workspace settings: the optional `kz.yaml` at the root, the root `.env`, and the process
+//! environment (passed in by the CLI; the core never reads it). Read once into `Settings`.
+//!
+//! ```yaml
+//! # kz.yaml (every key optional)
+//! images:
+//!   namespace: kamiwazaai      # image namespace
+//!   tag: "{version}"           # tag template; "v{version}" gives the guide's form
+//! stages:
+//!   dev:   { tag_suffix: "-dev" }
+//!   stage: { tag_suffix: "-stage" }
+//!   prod:  { tag_suffix: "" }
+//! ```
+
+use crate::error::{Error, Result};
+use crate::fsx;
+use crate::yaml::{self, Node, Value};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A release stage and the suffix its image tags carry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stage {
+    pub name: String,
+    pub tag_suffix: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Image namespace (`kamiwazaai`).
+    pub namespace: String,
+    /// Tag template; `{version}` is replaced by the extension version.
+    pub tag_template: String,
+    pub stages: Vec<Stage>,
+    /// Variables from `.env`, overridden by the environment the CLI passed in.
+    pub vars: BTreeMap<String, String>,
+    /// The kz.yaml these came from, if any.
+    pub file: Option<PathBuf>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        let stage = |name: &str, suffix: &str| Stage { name: name.into(), tag_suffix: suffix.into() };
+        Settings {
+            namespace: "kamiwazaai".into(),
+            tag_template: "{version}".into(),
+            stages: vec![stage("dev", "-dev"), stage("stage", "-stage"), stage("prod", "")],
+            vars: BTreeMap::new(),
+            file: None,
+        }
+    }
+}
+
+impl Settings {
+    /// Load `kz.yaml` and `.env` from `root`; `env` (the process environment) wins over `.env`.
+    pub fn load(root: &Path, env: &BTreeMap<String, String>) -> Result<Settings> {
+        let mut settings = Settings::default();
+        let file = root.join(crate::workspace::SETTINGS_FILE);
+        if file.is_file() {
+            let text = fsx::read_text(&file, fsx::MAX_TEXT_FILE)?;
+            let doc = yaml::load(&text, &yaml::LoadLimits::default())
+                .map_err(|source| Error::Yaml { path: file.clone(), source })?;
+            if let Some(doc) = doc {
+                settings.apply(&file, &doc)?;
+            }
+            settings.file = Some(file);
+        }
+        let dotenv = root.join(".env");
+        if dotenv.is_file() {
+            let iter = dotenvy::from_path_iter(&dotenv)
+                .map_err(|e| Error::invalid(&dotenv, e.to_string()))?;
+            for item in iter {
+                let (k, v) = item.map_err(|e| Error::invalid(&dotenv, e.to_string()))?;
+                settings.vars.insert(k, v);
+            }
+        }
+        settings.vars.extend(env.iter().map(|(k, v)| (k.clone(), v.clone())));
+        Ok(settings)
+    }
+
+    pub fn stage(&self, name: &str) -> Option<&Stage> {
+        self.stages.iter().find(|s| s.name == name)
+    }
+
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str)
+    }
+
+    fn apply(&mut self, file: &Path, doc: &Node) -> Result<()> {
+        let err = |node: &Node, msg: String| {
+            Error::invalid(file, format!("line {}: {msg}", node.mark.line))
+        };
+        let Some(top) = doc.as_map() else {
+            return Err(err(doc, "kz.yaml must be a mapping".into()));
+        };
+        for (key, value) in top {
+            match key.as_str() {
+                Some("images") => {
+                    for (k, v) in value.as_map().ok_or_else(|| err(value, "`images` must be a mapping".into()))? {
+                        let text = string(v).ok_or_else(|| err(v, "expected a string".into()))?;
+                        match k.as_str() {
+                            Some("namespace") => self.namespace = check_namespace(text).map_err(|m| err(v, m))?,
+                            Some("tag") => self.tag_template = check_template(text).map_err(|m| err(v, m))?,
+                            _ => return Err(err(k, format!("unknown key `images.{}`", key_text(k)))),
+                        }
+                    }
+                }
+                Some("stages") => {
+                    for (k, v) in value.as_map().ok_or_else(|| err(value, "`stages` must be a mapping".into()))? {
+                        let name = key_text(k);
+                        let suffix = v
+                            .get("tag_suffix")
+                            .and_then(string)
+                            .ok_or_else(|| err(v, format!("stage `{name}` needs `tag_suffix: <text>`")))?;
+                        match self.stages.iter_mut().find(|s| s.name == name) {
+                            Some(stage) => stage.tag_suffix = suffix.to_owned(),
+                            None => self.stages.push(Stage { name, tag_suffix: suffix.to_owned() }),
+                        }
+                    }
+                }
+                _ => return Err(err(key, format!("unknown key `{}`", key_text(key)))),
+            }
+        }
+        Ok(())
+    }
+}
+
+fn string(node: &Node) -> Option<&str> {
+    match &node.value {
+        Value::Str(s) => Some(s),
+        Value::Null => Some(""),
+        _ => None,
+    }
+}
+
+fn key_text(node: &Node) -> String {
+    node.py_str().unwrap_or_else(|| "?".into())
+}
+
+fn check_namespace(ns: &str) -> std::result::Result<String, String> {
+    let ok = !ns.is_empty()
+        && ns.split('/').all(|part| {
+            !part.is_empty()
+                && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-:".contains(c))
+        });
+    if ok {
+        Ok(ns.to_owned())
+    } else {
+        Err(format!("`{ns}` is not a valid image namespace (lowercase letters, digits, . _ - and /)"))
+    }
+}
+
+fn check_template(t: &str) -> std::result::Result<String, String> {
+    if t.contains("{version}") {
+        Ok(t.to_owned())
+    } else {
+        Err(format!("tag template `{t}` must contain `{{version}}`"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_file_and_env() {
+        let t = tempfile::tempdir().expect("tmp");
+        std::fs::write(
+            t.path().join("kz.yaml"),
+            "images:\n  namespace: acme\n  tag: v{version}\nstages:\n  qa: {tag_suffix: -qa}\n",
+        )
+        .expect("write");
+        std::fs::write(t.path().join(".env"), "AWS_PROFILE_DEV=dev-profile\nX=1\n").expect("env");
+        let env = BTreeMap::from([("X".to_owned(), "2".to_owned())]);
+        let s = Settings::load(t.path(), &env).expect("load");
+        assert_eq!(s.namespace, "acme");
+        assert_eq!(s.tag_template, "v{version}");
+        assert_eq!(s.stage("qa").expect("qa").tag_suffix, "-qa");
+        assert_eq!(s.stage("prod").expect("prod").tag_suffix, "");
+        assert_eq!(s.var("AWS_PROFILE_DEV"), Some("dev-profile"));
+        assert_eq!(s.var("X"), Some("2"));
+    }
+
+    #[test]
+    fn unknown_key_names_line() {
+        let t = tempfile::tempdir().expect("tmp");
+        std::fs::write(t.path().join("kz.yaml"), "images:\n  namespce: x\n").expect("write");
+        let e = Settings::load(t.path(), &BTreeMap::new()).unwrap_err().to_string();
+        assert!(e.contains("kz.yaml"), "{e}");
+    }
+}

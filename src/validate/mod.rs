@@ -1,0 +1,126 @@
+//! `kz validate`: rules over kamiwaza.json (metadata), the App Garden compose file (compose) and
+//! the catalogue gate (registry), each with a stable id and a severity. Rules return findings;
+//! they never print and never fail on a value of the wrong type (that is a finding too).
+
+mod compose;
+mod gate;
+mod metadata;
+mod rules;
+
+pub use rules::{Rule, RULES};
+
+use crate::settings::Settings;
+use crate::workspace::{Extension, Workspace};
+use serde::Serialize;
+use std::path::Path;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        })
+    }
+}
+
+/// One problem found. `file` is relative to the workspace root (`apps/x/kamiwaza.json`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub severity: Severity,
+    pub extension: String,
+    pub file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    pub message: String,
+}
+
+/// Everything `kz validate` found, in extension order then file and line order.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Report {
+    pub extensions: usize,
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    pub fn errors(&self) -> usize {
+        self.findings.iter().filter(|f| f.severity == Severity::Error).count()
+    }
+
+    pub fn warnings(&self) -> usize {
+        self.findings.iter().filter(|f| f.severity == Severity::Warning).count()
+    }
+}
+
+/// Collects findings for one extension; rules call `error`/`warning` with a rule id.
+pub(crate) struct Sink<'a> {
+    pub(crate) extension: &'a Extension,
+    pub(crate) root: &'a Path,
+    pub(crate) findings: Vec<Finding>,
+}
+
+impl<'a> Sink<'a> {
+    pub(crate) fn new(extension: &'a Extension, root: &'a Path) -> Self {
+        Sink { extension, root, findings: Vec::new() }
+    }
+
+    /// Record a finding of `rule` (its severity comes from the rule table) in `file` (a name
+    /// inside the extension folder) at `line`.
+    pub(crate) fn push(&mut self, rule: &'static str, file: &str, line: Option<u32>, message: String) {
+        let severity = rules::severity_of(rule);
+        self.push_with(rule, severity, file, line, message);
+    }
+
+    pub(crate) fn push_with(
+        &mut self,
+        rule: &'static str,
+        severity: Severity,
+        file: &str,
+        line: Option<u32>,
+        message: String,
+    ) {
+        let path = self.extension.path.join(file);
+        let file = path
+            .strip_prefix(self.root)
+            .map_or_else(|_| path.display().to_string(), |p| p.display().to_string());
+        self.findings.push(Finding {
+            rule,
+            severity,
+            extension: self.extension.rel(),
+            file,
+            line,
+            message,
+        });
+    }
+}
+
+/// Validate the chosen extensions of `ws`. Cross-extension rules (duplicate preview images)
+/// look at every extension of the workspace, as the catalogue gate does.
+pub fn validate(ws: &Workspace, chosen: &[&Extension], settings: &Settings) -> Report {
+    let mut findings = Vec::new();
+    for ext in chosen {
+        let mut sink = Sink::new(ext, &ws.root);
+        metadata::check(&mut sink, settings);
+        compose::check(&mut sink, settings);
+        findings.extend(sink.findings);
+    }
+    findings.extend(gate::check_workspace(ws, chosen));
+    for skipped in &ws.skipped {
+        findings.push(Finding {
+            rule: "workspace/symlink",
+            severity: rules::severity_of("workspace/symlink"),
+            extension: skipped.rel.clone(),
+            file: skipped.rel.clone(),
+            line: None,
+            message: format!("`{}` is {}", skipped.rel, skipped.reason),
+        });
+    }
+    Report { extensions: chosen.len(), findings }
+}
