@@ -19,7 +19,9 @@ pub fn next(v: &semver::Version, level: Level) -> semver::Version {
     let pre = !v.pre.is_empty();
     let mut n = semver::Version::new(v.major, v.minor, v.patch);
     match level {
-        Level::Major if !(pre && v.minor == 0 && v.patch == 0) => (n.major, n.minor, n.patch) = (v.major + 1, 0, 0),
+        Level::Major if !(pre && v.minor == 0 && v.patch == 0) => {
+            (n.major, n.minor, n.patch) = (v.major + 1, 0, 0)
+        }
         Level::Minor if !(pre && v.patch == 0) => (n.minor, n.patch) = (v.minor + 1, 0),
         Level::Patch if !pre => n.patch = v.patch + 1,
         _ => {}
@@ -30,7 +32,11 @@ pub fn next(v: &semver::Version, level: Level) -> semver::Version {
 /// Bump the version in the kamiwaza.json at `path`; returns (old, new).
 pub fn bump_file(path: &Path, level: Level) -> Result<(String, String)> {
     let manifest = Manifest::load(path)?;
-    let bad = |value: String| Error::BadVersion { path: path.to_owned(), field: "version".into(), value };
+    let bad = |value: String| Error::BadVersion {
+        path: path.to_owned(),
+        field: "version".into(),
+        value,
+    };
     let old = match manifest.get("version") {
         Some(serde_json::Value::String(s)) => s.clone(),
         Some(other) => return Err(bad(other.to_string())),
@@ -38,7 +44,9 @@ pub fn bump_file(path: &Path, level: Level) -> Result<(String, String)> {
     };
     let parsed = semver::Version::parse(&old).map_err(|_| bad(old.clone()))?;
     let new = next(&parsed, level).to_string();
-    let span = manifest.span_of("version").ok_or_else(|| Error::invalid(path, "cannot locate `version`"))?;
+    let span = manifest
+        .span_of("version")
+        .ok_or_else(|| Error::invalid(path, "cannot locate `version`"))?;
     let mut text = manifest.text.clone();
     let literal = serde_json::to_string(&new).unwrap_or_else(|_| format!("\"{new}\""));
     text.replace_range(span.start..span.end, &literal);
@@ -69,10 +77,14 @@ mod tests {
     fn edits_only_the_value() {
         let t = tempfile::tempdir().expect("tmp");
         let p = t.path().join("kamiwaza.json");
-        let text = "{\n    \"name\": \"caf\u{e9}\",\n    \"version\" :  \"0.9.9\",\n    \"z\": [1]\n}";
+        let text =
+            "{\n    \"name\": \"caf\u{e9}\",\n    \"version\" :  \"0.9.9\",\n    \"z\": [1]\n}";
         std::fs::write(&p, text).expect("write");
         let (old, new) = bump_file(&p, Level::Minor).expect("bump");
         assert_eq!((old.as_str(), new.as_str()), ("0.9.9", "0.10.0"));
-        assert_eq!(std::fs::read_to_string(&p).expect("read"), text.replace("0.9.9", "0.10.0"));
+        assert_eq!(
+            std::fs::read_to_string(&p).expect("read"),
+            text.replace("0.9.9", "0.10.0")
+        );
     }
 }

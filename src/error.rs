@@ -25,7 +25,12 @@ pub enum Error {
     #[error("`{path}` is not valid UTF-8 (first bad byte at line {line})")]
     NotUtf8 { path: PathBuf, line: usize },
     #[error("`{path}` line {line}, column {col}: invalid JSON: {message}")]
-    Json { path: PathBuf, line: usize, col: usize, message: String },
+    Json {
+        path: PathBuf,
+        line: usize,
+        col: usize,
+        message: String,
+    },
     #[error("`{path}`: invalid YAML: {source}")]
     Yaml {
         path: PathBuf,
@@ -43,22 +48,35 @@ pub enum Error {
     #[error("`{path}`: {message}")]
     Invalid { path: PathBuf, message: String },
     #[error("`{path}`: `{field}` is `{value}`, which is not MAJOR.MINOR.PATCH")]
-    BadVersion { path: PathBuf, field: String, value: String },
+    BadVersion {
+        path: PathBuf,
+        field: String,
+        value: String,
+    },
     #[error("`{path}` is a symbolic link; kz does not follow symlinked extension folders")]
     Symlink { path: PathBuf },
 }
 
 impl Error {
     pub fn read(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Read { path: path.into(), source }
+        Error::Read {
+            path: path.into(),
+            source,
+        }
     }
 
     pub fn write(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Write { path: path.into(), source }
+        Error::Write {
+            path: path.into(),
+            source,
+        }
     }
 
     pub fn invalid(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
-        Error::Invalid { path: path.into(), message: message.into() }
+        Error::Invalid {
+            path: path.into(),
+            message: message.into(),
+        }
     }
 
     /// A hint shown under the error, when there is something useful to suggest.
@@ -73,7 +91,9 @@ impl Error {
                 Some(format!("known extensions: {}", known.join(", ")))
             }
             Error::Exists { .. } => Some("pick another name or remove the folder first".to_owned()),
-            Error::TooLarge { .. } => Some("kz reads manifest and compose files up to 4 MiB".to_owned()),
+            Error::TooLarge { .. } => {
+                Some("kz reads manifest and compose files up to 4 MiB".to_owned())
+            }
             _ => None,
         }
     }

@@ -12,9 +12,14 @@ pub const MAX_TEXT_FILE: u64 = 4 * 1024 * 1024;
 pub fn read_text(path: &Path, limit: u64) -> Result<String> {
     let file = std::fs::File::open(path).map_err(|e| Error::read(path, e))?;
     let mut bytes = Vec::new();
-    file.take(limit + 1).read_to_end(&mut bytes).map_err(|e| Error::read(path, e))?;
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::read(path, e))?;
     if bytes.len() as u64 > limit {
-        return Err(Error::TooLarge { path: path.to_owned(), limit });
+        return Err(Error::TooLarge {
+            path: path.to_owned(),
+            limit,
+        });
     }
     match String::from_utf8(bytes) {
         Ok(mut s) => {
@@ -26,7 +31,10 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String> {
         Err(e) => {
             let upto = e.utf8_error().valid_up_to();
             let line = e.as_bytes()[..upto].iter().filter(|b| **b == b'\n').count() + 1;
-            Err(Error::NotUtf8 { path: path.to_owned(), line })
+            Err(Error::NotUtf8 {
+                path: path.to_owned(),
+                line,
+            })
         }
     }
 }
@@ -46,13 +54,18 @@ pub fn write_if_changed(path: &Path, contents: &[u8]) -> Result<bool> {
 /// Write `contents` to `path` through a temp file in the same folder and a rename.
 /// The file keeps the permissions of the file it replaces.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()
         .prefix(".kz-tmp-")
         .tempfile_in(dir)
         .map_err(|e| Error::write(path, e))?;
     tmp.write_all(contents).map_err(|e| Error::write(path, e))?;
-    tmp.as_file().sync_all().map_err(|e| Error::write(path, e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::write(path, e))?;
     match std::fs::metadata(path) {
         Ok(meta) => tmp.as_file().set_permissions(meta.permissions()),
         Err(_) => set_new_file_mode(tmp.as_file()),
@@ -101,7 +114,10 @@ mod tests {
         std::fs::write(&p, vec![b'a'; 11]).expect("write");
         assert!(matches!(read_text(&p, 10), Err(Error::TooLarge { .. })));
         std::fs::write(&p, b"ok\n\xff\n").expect("write");
-        assert!(matches!(read_text(&p, 100), Err(Error::NotUtf8 { line: 2, .. })));
+        assert!(matches!(
+            read_text(&p, 100),
+            Err(Error::NotUtf8 { line: 2, .. })
+        ));
         std::fs::write(&p, "\u{feff}hi").expect("write");
         assert_eq!(read_text(&p, 100).expect("read"), "hi");
     }

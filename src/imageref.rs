@@ -37,19 +37,32 @@ impl ImageRef {
             }
             None => (path.to_owned(), None),
         };
-        ImageRef { registry, repository, tag, digest }
+        ImageRef {
+            registry,
+            repository,
+            tag,
+            digest,
+        }
     }
 
     /// Whether the repository lives in `namespace` (a path component, not a substring).
     pub fn in_namespace(&self, namespace: &str) -> bool {
         let parts: Vec<&str> = self.repository.split('/').collect();
         let ns: Vec<&str> = namespace.split('/').collect();
-        parts.len() > ns.len() && parts.windows(ns.len()).take(parts.len() - ns.len()).any(|w| w == ns.as_slice())
+        parts.len() > ns.len()
+            && parts
+                .windows(ns.len())
+                .take(parts.len() - ns.len())
+                .any(|w| w == ns.as_slice())
     }
 
     /// The same image with another tag (and no digest).
     pub fn with_tag(&self, tag: &str) -> ImageRef {
-        ImageRef { tag: Some(tag.to_owned()), digest: None, ..self.clone() }
+        ImageRef {
+            tag: Some(tag.to_owned()),
+            digest: None,
+            ..self.clone()
+        }
     }
 }
 
@@ -116,7 +129,12 @@ mod tests {
         let plain = ImageRef::parse("localhost:1.2.3");
         assert_eq!(plain.registry, None);
         assert_eq!(plain.tag.as_deref(), Some("1.2.3"));
-        for s in ["nginx", "ghcr.io/o/x:1", "x:latest@sha256:ab", "localhost:5000/a/b"] {
+        for s in [
+            "nginx",
+            "ghcr.io/o/x:1",
+            "x:latest@sha256:ab",
+            "localhost:5000/a/b",
+        ] {
             assert_eq!(ImageRef::parse(s).to_string(), s);
         }
     }
@@ -132,9 +150,15 @@ mod tests {
     #[test]
     fn one_function_for_names() {
         let mut s = Settings::default();
-        assert_eq!(extension_image(&s, "chat", "backend", "0.1.0", None), "kamiwazaai/chat-backend:0.1.0");
+        assert_eq!(
+            extension_image(&s, "chat", "backend", "0.1.0", None),
+            "kamiwazaai/chat-backend:0.1.0"
+        );
         let dev = s.stage("dev").cloned();
-        assert_eq!(extension_image(&s, "chat", "api", "v1.0.0", dev.as_ref()), "kamiwazaai/chat-api:1.0.0-dev");
+        assert_eq!(
+            extension_image(&s, "chat", "api", "v1.0.0", dev.as_ref()),
+            "kamiwazaai/chat-api:1.0.0-dev"
+        );
         s.tag_template = "v{version}".into();
         assert_eq!(version_tag(&s, "1.0.0", None), "v1.0.0");
     }

@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod bump;
 pub mod compose;
+pub mod dockerignore;
 pub mod error;
 pub mod exit;
 pub mod fsx;

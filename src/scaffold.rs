@@ -12,60 +12,185 @@ use std::path::{Path, PathBuf};
 type Template = (Kind, &'static str, &'static str);
 
 static TEMPLATES: &[Template] = &[
-    (Kind::App, "README.md", include_str!("../templates/app/README.md")),
-    (Kind::App, "backend/Dockerfile", include_str!("../templates/app/backend/Dockerfile")),
-    (Kind::App, "backend/app/__init__.py", include_str!("../templates/app/backend/app/__init__.py")),
-    (Kind::App, "backend/app/main.py", include_str!("../templates/app/backend/app/main.py")),
-    (Kind::App, "backend/requirements-dev.txt", include_str!("../templates/app/backend/requirements-dev.txt")),
-    (Kind::App, "backend/requirements.txt", include_str!("../templates/app/backend/requirements.txt")),
-    (Kind::App, "backend/tests/test_health.py", include_str!("../templates/app/backend/tests/test_health.py")),
-    (Kind::App, "docker-compose.yml", include_str!("../templates/app/docker-compose.yml")),
-    (Kind::App, "frontend/Dockerfile", include_str!("../templates/app/frontend/Dockerfile")),
-    (Kind::App, "frontend/public/index.html", include_str!("../templates/app/frontend/public/index.html")),
-    (Kind::App, "kamiwaza.json", include_str!("../templates/app/kamiwaza.json")),
-    (Kind::Service, "README.md", include_str!("../templates/service/README.md")),
-    (Kind::Service, "backend/Dockerfile", include_str!("../templates/service/backend/Dockerfile")),
-    (Kind::Service, "backend/app/__init__.py", include_str!("../templates/service/backend/app/__init__.py")),
-    (Kind::Service, "backend/app/main.py", include_str!("../templates/service/backend/app/main.py")),
-    (Kind::Service, "backend/requirements-dev.txt", include_str!("../templates/service/backend/requirements-dev.txt")),
-    (Kind::Service, "backend/requirements.txt", include_str!("../templates/service/backend/requirements.txt")),
-    (Kind::Service, "backend/tests/test_health.py", include_str!("../templates/service/backend/tests/test_health.py")),
-    (Kind::Service, "docker-compose.yml", include_str!("../templates/service/docker-compose.yml")),
-    (Kind::Service, "kamiwaza.json", include_str!("../templates/service/kamiwaza.json")),
-    (Kind::Tool, "Dockerfile", include_str!("../templates/tool/Dockerfile")),
-    (Kind::Tool, "README.md", include_str!("../templates/tool/README.md")),
-    (Kind::Tool, "docker-compose.yml", include_str!("../templates/tool/docker-compose.yml")),
-    (Kind::Tool, "kamiwaza.json", include_str!("../templates/tool/kamiwaza.json")),
-    (Kind::Tool, "requirements-dev.txt", include_str!("../templates/tool/requirements-dev.txt")),
-    (Kind::Tool, "requirements.txt", include_str!("../templates/tool/requirements.txt")),
-    (Kind::Tool, "src/__init__.py", include_str!("../templates/tool/src/__init__.py")),
-    (Kind::Tool, "src/server.py", include_str!("../templates/tool/src/server.py")),
-    (Kind::Tool, "tests/test_server.py", include_str!("../templates/tool/tests/test_server.py")),
+    (
+        Kind::App,
+        "README.md",
+        include_str!("../templates/app/README.md"),
+    ),
+    (
+        Kind::App,
+        "backend/Dockerfile",
+        include_str!("../templates/app/backend/Dockerfile"),
+    ),
+    (
+        Kind::App,
+        "backend/app/__init__.py",
+        include_str!("../templates/app/backend/app/__init__.py"),
+    ),
+    (
+        Kind::App,
+        "backend/app/main.py",
+        include_str!("../templates/app/backend/app/main.py"),
+    ),
+    (
+        Kind::App,
+        "backend/requirements-dev.txt",
+        include_str!("../templates/app/backend/requirements-dev.txt"),
+    ),
+    (
+        Kind::App,
+        "backend/requirements.txt",
+        include_str!("../templates/app/backend/requirements.txt"),
+    ),
+    (
+        Kind::App,
+        "backend/tests/test_health.py",
+        include_str!("../templates/app/backend/tests/test_health.py"),
+    ),
+    (
+        Kind::App,
+        "docker-compose.yml",
+        include_str!("../templates/app/docker-compose.yml"),
+    ),
+    (
+        Kind::App,
+        "frontend/Dockerfile",
+        include_str!("../templates/app/frontend/Dockerfile"),
+    ),
+    (
+        Kind::App,
+        "frontend/public/index.html",
+        include_str!("../templates/app/frontend/public/index.html"),
+    ),
+    (
+        Kind::App,
+        "kamiwaza.json",
+        include_str!("../templates/app/kamiwaza.json"),
+    ),
+    (
+        Kind::Service,
+        "README.md",
+        include_str!("../templates/service/README.md"),
+    ),
+    (
+        Kind::Service,
+        "backend/Dockerfile",
+        include_str!("../templates/service/backend/Dockerfile"),
+    ),
+    (
+        Kind::Service,
+        "backend/app/__init__.py",
+        include_str!("../templates/service/backend/app/__init__.py"),
+    ),
+    (
+        Kind::Service,
+        "backend/app/main.py",
+        include_str!("../templates/service/backend/app/main.py"),
+    ),
+    (
+        Kind::Service,
+        "backend/requirements-dev.txt",
+        include_str!("../templates/service/backend/requirements-dev.txt"),
+    ),
+    (
+        Kind::Service,
+        "backend/requirements.txt",
+        include_str!("../templates/service/backend/requirements.txt"),
+    ),
+    (
+        Kind::Service,
+        "backend/tests/test_health.py",
+        include_str!("../templates/service/backend/tests/test_health.py"),
+    ),
+    (
+        Kind::Service,
+        "docker-compose.yml",
+        include_str!("../templates/service/docker-compose.yml"),
+    ),
+    (
+        Kind::Service,
+        "kamiwaza.json",
+        include_str!("../templates/service/kamiwaza.json"),
+    ),
+    (
+        Kind::Tool,
+        "Dockerfile",
+        include_str!("../templates/tool/Dockerfile"),
+    ),
+    (
+        Kind::Tool,
+        "README.md",
+        include_str!("../templates/tool/README.md"),
+    ),
+    (
+        Kind::Tool,
+        "docker-compose.yml",
+        include_str!("../templates/tool/docker-compose.yml"),
+    ),
+    (
+        Kind::Tool,
+        "kamiwaza.json",
+        include_str!("../templates/tool/kamiwaza.json"),
+    ),
+    (
+        Kind::Tool,
+        "requirements-dev.txt",
+        include_str!("../templates/tool/requirements-dev.txt"),
+    ),
+    (
+        Kind::Tool,
+        "requirements.txt",
+        include_str!("../templates/tool/requirements.txt"),
+    ),
+    (
+        Kind::Tool,
+        "src/__init__.py",
+        include_str!("../templates/tool/src/__init__.py"),
+    ),
+    (
+        Kind::Tool,
+        "src/server.py",
+        include_str!("../templates/tool/src/server.py"),
+    ),
+    (
+        Kind::Tool,
+        "tests/test_server.py",
+        include_str!("../templates/tool/tests/test_server.py"),
+    ),
 ];
 
 /// Check a new extension's folder name against the guide's rules for `kind`.
 pub fn check_name(kind: Kind, name: &str) -> Result<()> {
-    let bad = |reason: String| Err(Error::BadName { name: name.to_owned(), reason });
+    let bad = |reason: String| {
+        Err(Error::BadName {
+            name: name.to_owned(),
+            reason,
+        })
+    };
     if name.contains(['/', '\\']) {
         return bad("it must be one folder name, without path separators".into());
     }
     let charset_ok = name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !name.ends_with('-')
         && !name.contains("--");
     if !charset_ok {
-        return bad("use lowercase letters, digits and single hyphens, starting with a letter".into());
+        return bad(
+            "use lowercase letters, digits and single hyphens, starting with a letter".into(),
+        );
     }
     if name.len() > 63 {
         return bad("keep it to 63 characters (it becomes part of image names)".into());
     }
     match kind {
-        Kind::Service if !name.starts_with("service-") => {
-            bad(format!("service names start with `service-`; try `service-{name}`"))
-        }
-        Kind::Tool if !(name.starts_with("tool-") || name.starts_with("mcp-")) => {
-            bad(format!("tool names start with `tool-` or `mcp-`; try `tool-{name}`"))
-        }
+        Kind::Service if !name.starts_with("service-") => bad(format!(
+            "service names start with `service-`; try `service-{name}`"
+        )),
+        Kind::Tool if !(name.starts_with("tool-") || name.starts_with("mcp-")) => bad(format!(
+            "tool names start with `tool-` or `mcp-`; try `tool-{name}`"
+        )),
         _ => Ok(()),
     }
 }
@@ -76,7 +201,9 @@ fn title(name: &str) -> String {
         .filter(|w| !w.is_empty())
         .map(|w| {
             let mut c = w.chars();
-            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
         })
         .collect::<Vec<_>>()
         .join(" ")
@@ -146,7 +273,11 @@ mod tests {
     #[test]
     fn every_kind_has_its_files_and_no_placeholder_left() {
         let s = Settings::default();
-        for (kind, name) in [(Kind::App, "a"), (Kind::Service, "service-b"), (Kind::Tool, "tool-c")] {
+        for (kind, name) in [
+            (Kind::App, "a"),
+            (Kind::Service, "service-b"),
+            (Kind::Tool, "tool-c"),
+        ] {
             let files = render(kind, name, &s);
             assert!(files.iter().any(|(p, _)| *p == "kamiwaza.json"));
             assert!(files.iter().any(|(p, _)| *p == "docker-compose.yml"));

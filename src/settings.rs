@@ -40,11 +40,18 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        let stage = |name: &str, suffix: &str| Stage { name: name.into(), tag_suffix: suffix.into() };
+        let stage = |name: &str, suffix: &str| Stage {
+            name: name.into(),
+            tag_suffix: suffix.into(),
+        };
         Settings {
             namespace: "kamiwazaai".into(),
             tag_template: "{version}".into(),
-            stages: vec![stage("dev", "-dev"), stage("stage", "-stage"), stage("prod", "")],
+            stages: vec![
+                stage("dev", "-dev"),
+                stage("stage", "-stage"),
+                stage("prod", ""),
+            ],
             vars: BTreeMap::new(),
             file: None,
         }
@@ -58,8 +65,11 @@ impl Settings {
         let file = root.join(crate::workspace::SETTINGS_FILE);
         if file.is_file() {
             let text = fsx::read_text(&file, fsx::MAX_TEXT_FILE)?;
-            let doc = yaml::load(&text, &yaml::LoadLimits::default())
-                .map_err(|source| Error::Yaml { path: file.clone(), source })?;
+            let doc =
+                yaml::load(&text, &yaml::LoadLimits::default()).map_err(|source| Error::Yaml {
+                    path: file.clone(),
+                    source,
+                })?;
             if let Some(doc) = doc {
                 settings.apply(&file, &doc)?;
             }
@@ -74,7 +84,9 @@ impl Settings {
                 settings.vars.insert(k, v);
             }
         }
-        settings.vars.extend(env.iter().map(|(k, v)| (k.clone(), v.clone())));
+        settings
+            .vars
+            .extend(env.iter().map(|(k, v)| (k.clone(), v.clone())));
         Ok(settings)
     }
 
@@ -96,25 +108,39 @@ impl Settings {
         for (key, value) in top {
             match key.as_str() {
                 Some("images") => {
-                    for (k, v) in value.as_map().ok_or_else(|| err(value, "`images` must be a mapping".into()))? {
+                    for (k, v) in value
+                        .as_map()
+                        .ok_or_else(|| err(value, "`images` must be a mapping".into()))?
+                    {
                         let text = string(v).ok_or_else(|| err(v, "expected a string".into()))?;
                         match k.as_str() {
-                            Some("namespace") => self.namespace = check_namespace(text).map_err(|m| err(v, m))?,
-                            Some("tag") => self.tag_template = check_template(text).map_err(|m| err(v, m))?,
-                            _ => return Err(err(k, format!("unknown key `images.{}`", key_text(k)))),
+                            Some("namespace") => {
+                                self.namespace = check_namespace(text).map_err(|m| err(v, m))?
+                            }
+                            Some("tag") => {
+                                self.tag_template = check_template(text).map_err(|m| err(v, m))?
+                            }
+                            _ => {
+                                return Err(err(k, format!("unknown key `images.{}`", key_text(k))))
+                            }
                         }
                     }
                 }
                 Some("stages") => {
-                    for (k, v) in value.as_map().ok_or_else(|| err(value, "`stages` must be a mapping".into()))? {
+                    for (k, v) in value
+                        .as_map()
+                        .ok_or_else(|| err(value, "`stages` must be a mapping".into()))?
+                    {
                         let name = key_text(k);
-                        let suffix = v
-                            .get("tag_suffix")
-                            .and_then(string)
-                            .ok_or_else(|| err(v, format!("stage `{name}` needs `tag_suffix: <text>`")))?;
+                        let suffix = v.get("tag_suffix").and_then(string).ok_or_else(|| {
+                            err(v, format!("stage `{name}` needs `tag_suffix: <text>`"))
+                        })?;
                         match self.stages.iter_mut().find(|s| s.name == name) {
                             Some(stage) => stage.tag_suffix = suffix.to_owned(),
-                            None => self.stages.push(Stage { name, tag_suffix: suffix.to_owned() }),
+                            None => self.stages.push(Stage {
+                                name,
+                                tag_suffix: suffix.to_owned(),
+                            }),
                         }
                     }
                 }
@@ -141,12 +167,16 @@ fn check_namespace(ns: &str) -> std::result::Result<String, String> {
     let ok = !ns.is_empty()
         && ns.split('/').all(|part| {
             !part.is_empty()
-                && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-:".contains(c))
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-:".contains(c))
         });
     if ok {
         Ok(ns.to_owned())
     } else {
-        Err(format!("`{ns}` is not a valid image namespace (lowercase letters, digits, . _ - and /)"))
+        Err(format!(
+            "`{ns}` is not a valid image namespace (lowercase letters, digits, . _ - and /)"
+        ))
     }
 }
 
@@ -185,7 +215,9 @@ mod tests {
     fn unknown_key_names_line() {
         let t = tempfile::tempdir().expect("tmp");
         std::fs::write(t.path().join("kz.yaml"), "images:\n  namespce: x\n").expect("write");
-        let e = Settings::load(t.path(), &BTreeMap::new()).unwrap_err().to_string();
+        let e = Settings::load(t.path(), &BTreeMap::new())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("kz.yaml"), "{e}");
     }
 }

@@ -37,9 +37,14 @@ impl Planned {
 
     /// The files differ in bytes but hold the same data (formatting only).
     pub fn same_data_as_existing(&self) -> bool {
-        let Some(existing) = &self.existing else { return false };
+        let Some(existing) = &self.existing else {
+            return false;
+        };
         let limits = yaml::LoadLimits::default();
-        match (yaml::load(existing, &limits), yaml::load(&self.rendered, &limits)) {
+        match (
+            yaml::load(existing, &limits),
+            yaml::load(&self.rendered, &limits),
+        ) {
             (Ok(Some(a)), Ok(Some(b))) => yaml::same_data(&a, &b),
             _ => false,
         }
@@ -58,20 +63,30 @@ pub fn plan(ext: &Extension, settings: &Settings) -> Result<Plan> {
         return Ok(Plan::NoDevFile);
     }
     let manifest_path = ext.file(manifest::FILE_NAME);
-    let manifest = if manifest_path.is_file() { Some(Manifest::load(&manifest_path)?) } else { None };
+    let manifest = if manifest_path.is_file() {
+        Some(Manifest::load(&manifest_path)?)
+    } else {
+        None
+    };
     let version = match &manifest {
         Some(m) => match m.get("version") {
             None => None,
             Some(v) => Some(v.as_str().ok_or_else(|| {
                 let line = m.line_of("version").unwrap_or(0);
-                Error::invalid(&manifest_path, format!("line {line}: `version` must be a string"))
+                Error::invalid(
+                    &manifest_path,
+                    format!("line {line}: `version` must be a string"),
+                )
             })?),
         },
         None => None,
     };
     let text = fsx::read_text(&dev_path, fsx::MAX_TEXT_FILE)?;
     let doc = yaml::load(&text, &yaml::LoadLimits::default())
-        .map_err(|source| Error::Yaml { path: dev_path.clone(), source })?
+        .map_err(|source| Error::Yaml {
+            path: dev_path.clone(),
+            source,
+        })?
         .ok_or_else(|| Error::invalid(&dev_path, "the file is empty"))?;
     let ctx = SyncContext {
         settings,
@@ -79,9 +94,14 @@ pub fn plan(ext: &Extension, settings: &Settings) -> Result<Plan> {
         extension_path: &ext.path,
         version,
     };
-    let synced = compose::transform(&doc, &ctx).map_err(|e| Error::invalid(&dev_path, e.to_string()))?;
+    let synced =
+        compose::transform(&doc, &ctx).map_err(|e| Error::invalid(&dev_path, e.to_string()))?;
     let target = ext.file(APPGARDEN_FILE);
-    let existing = if target.is_file() { Some(fsx::read_text(&target, fsx::MAX_TEXT_FILE)?) } else { None };
+    let existing = if target.is_file() {
+        Some(fsx::read_text(&target, fsx::MAX_TEXT_FILE)?)
+    } else {
+        None
+    };
     Ok(Plan::Ready(Box::new(Planned {
         target,
         rendered: compose::render(&synced.doc),

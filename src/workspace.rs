@@ -97,7 +97,9 @@ impl Workspace {
     /// list its extensions.
     pub fn discover(start: &Path) -> Result<Workspace> {
         let start = std::path::absolute(start).map_err(|e| Error::read(start, e))?;
-        let root = find_root(&start).ok_or_else(|| Error::NoWorkspace { start: start.clone() })?;
+        let root = find_root(&start).ok_or_else(|| Error::NoWorkspace {
+            start: start.clone(),
+        })?;
         Workspace::open(&root, Some(&start))
     }
 
@@ -128,19 +130,29 @@ impl Workspace {
                         skipped.push(Skipped {
                             rel,
                             path,
-                            reason: "a symbolic link (kz does not follow symlinked extension folders)"
-                                .to_owned(),
+                            reason:
+                                "a symbolic link (kz does not follow symlinked extension folders)"
+                                    .to_owned(),
                         });
                     }
                     continue;
                 }
                 if ft.is_dir() {
-                    extensions.push(Extension { kind, dir_name: name, path });
+                    extensions.push(Extension {
+                        kind,
+                        dir_name: name,
+                        path,
+                    });
                 }
             }
         }
         let current = start.and_then(|s| extensions.iter().position(|e| s.starts_with(&e.path)));
-        Ok(Workspace { root: root.to_owned(), extensions, skipped, current })
+        Ok(Workspace {
+            root: root.to_owned(),
+            extensions,
+            skipped,
+            current,
+        })
     }
 
     pub fn has_settings_file(&self) -> bool {
@@ -177,8 +189,14 @@ impl Workspace {
         match matches.as_slice() {
             [one] => Ok(one),
             [] => {
-                if let Some(s) = self.skipped.iter().find(|s| s.rel.ends_with(&format!("/{dir}"))) {
-                    return Err(Error::Symlink { path: s.path.clone() });
+                if let Some(s) = self
+                    .skipped
+                    .iter()
+                    .find(|s| s.rel.ends_with(&format!("/{dir}")))
+                {
+                    return Err(Error::Symlink {
+                        path: s.path.clone(),
+                    });
                 }
                 Err(Error::UnknownExtension {
                     name: name.to_owned(),
@@ -189,7 +207,10 @@ impl Workspace {
                 name: name.to_owned(),
                 reason: format!(
                     "it names {}; qualify it with its type",
-                    many.iter().map(|e| e.rel()).collect::<Vec<_>>().join(" and ")
+                    many.iter()
+                        .map(|e| e.rel())
+                        .collect::<Vec<_>>()
+                        .join(" and ")
                 ),
             }),
         }
@@ -198,7 +219,10 @@ impl Workspace {
 
 /// Split `apps/x`, `app/x` or `x`; refuse anything else with a path separator.
 fn parse_selector(name: &str) -> Result<(Option<Kind>, &str)> {
-    let bad = |reason: &str| Error::BadName { name: name.to_owned(), reason: reason.to_owned() };
+    let bad = |reason: &str| Error::BadName {
+        name: name.to_owned(),
+        reason: reason.to_owned(),
+    };
     let (kind, dir) = match name.split_once(['/', '\\']) {
         Some((t, d)) => {
             let kind = Kind::parse(t).ok_or_else(|| {
@@ -274,12 +298,18 @@ mod tests {
         assert_eq!(ws.find("app/x").expect("a").kind, Kind::App);
         assert!(matches!(ws.find("../x"), Err(Error::BadName { .. })));
         assert!(matches!(ws.find("a/b/c"), Err(Error::BadName { .. })));
-        assert!(matches!(ws.find("nope"), Err(Error::UnknownExtension { .. })));
+        assert!(matches!(
+            ws.find("nope"),
+            Err(Error::UnknownExtension { .. })
+        ));
     }
 
     #[test]
     fn no_root() {
         let t = tempfile::tempdir().expect("tmp");
-        assert!(matches!(Workspace::discover(t.path()), Err(Error::NoWorkspace { .. })));
+        assert!(matches!(
+            Workspace::discover(t.path()),
+            Err(Error::NoWorkspace { .. })
+        ));
     }
 }

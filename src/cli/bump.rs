@@ -31,6 +31,9 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
     };
     let (old, new) = bump::bump_file(&ext.file(crate::manifest::FILE_NAME), level)?;
     ctx.out.data(&format!("{old} -> {new}"));
-    ctx.out.note(&format!("run `kz sync-compose {}` to carry the new tag into the App Garden file", ext.dir_name));
+    ctx.out.note(&format!(
+        "run `kz sync-compose {}` to carry the new tag into the App Garden file",
+        ext.dir_name
+    ));
     Ok(ExitStatus::Success)
 }

@@ -39,14 +39,19 @@ fn row(ext: &Extension) -> Row {
     let has = |f: &str| ext.file(f).is_file();
     let dockerfile = has("Dockerfile")
         || std::fs::read_dir(&ext.path)
-            .map(|rd| rd.filter_map(Result::ok).any(|e| e.path().join("Dockerfile").is_file()))
+            .map(|rd| {
+                rd.filter_map(Result::ok)
+                    .any(|e| e.path().join("Dockerfile").is_file())
+            })
             .unwrap_or(false);
     Row {
         kind: ext.kind.singular(),
         dir: ext.dir_name.clone(),
         path: ext.rel(),
         name: manifest.as_ref().and_then(|m| m.name().map(str::to_owned)),
-        version: manifest.as_ref().and_then(|m| m.version().map(str::to_owned)),
+        version: manifest
+            .as_ref()
+            .and_then(|m| m.version().map(str::to_owned)),
         files: Files {
             manifest: manifest.is_some(),
             compose: has(crate::compose::DEV_FILE),
@@ -61,15 +66,20 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
     let (ws, _) = ctx.workspace()?;
     let rows: Vec<Row> = ws.extensions.iter().map(row).collect();
     if args.json {
-        ctx.out.data(&serde_json::to_string_pretty(&rows).unwrap_or_default());
+        ctx.out
+            .data(&serde_json::to_string_pretty(&rows).unwrap_or_default());
         return Ok(ExitStatus::Success);
     }
     if rows.is_empty() {
-        ctx.out.status("no extensions yet; create one with `kz new app|service|tool NAME`");
+        ctx.out
+            .status("no extensions yet; create one with `kz new app|service|tool NAME`");
         return Ok(ExitStatus::Success);
     }
     let width = rows.iter().map(|r| r.path.len()).max().unwrap_or(0).max(9);
-    ctx.out.data(&format!("{:<width$}  {:<10}  {:<28}  FILES", "EXTENSION", "VERSION", "REGISTRY NAME"));
+    ctx.out.data(&format!(
+        "{:<width$}  {:<10}  {:<28}  FILES",
+        "EXTENSION", "VERSION", "REGISTRY NAME"
+    ));
     for r in &rows {
         let flags = [
             (r.files.manifest, "kamiwaza.json"),
@@ -78,7 +88,11 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
             (r.files.dockerfile, "Dockerfile"),
             (r.files.readme, "README"),
         ];
-        let files: Vec<&str> = flags.iter().filter(|(on, _)| *on).map(|(_, n)| *n).collect();
+        let files: Vec<&str> = flags
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, n)| *n)
+            .collect();
         ctx.out.data(&format!(
             "{:<width$}  {:<10}  {:<28}  {}",
             r.path,

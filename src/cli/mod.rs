@@ -74,7 +74,8 @@ impl Context {
         let ws = Workspace::discover(&self.cwd)?;
         let settings = Settings::load(&ws.root, &self.env)?;
         for skipped in &ws.skipped {
-            self.out.warn(&format!("skipped {}: {}", skipped.rel, skipped.reason));
+            self.out
+                .warn(&format!("skipped {}: {}", skipped.rel, skipped.reason));
         }
         Ok((ws, settings))
     }
@@ -86,7 +87,11 @@ pub fn main() -> u8 {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { ExitStatus::Usage.code() } else { ExitStatus::Success.code() };
+            return if e.use_stderr() {
+                ExitStatus::Usage.code()
+            } else {
+                ExitStatus::Success.code()
+            };
         }
     };
     let choice = match cli.color {
@@ -99,11 +104,18 @@ pub fn main() -> u8 {
     let cwd = match cli.directory.map_or_else(std::env::current_dir, Ok) {
         Ok(dir) => dir,
         Err(e) => {
-            out.error(&anyhow::Error::new(e).context("cannot determine the working directory"), None);
+            out.error(
+                &anyhow::Error::new(e).context("cannot determine the working directory"),
+                None,
+            );
             return ExitStatus::Environment.code();
         }
     };
-    let ctx = Context { cwd, env: std::env::vars().collect(), out };
+    let ctx = Context {
+        cwd,
+        env: std::env::vars().collect(),
+        out,
+    };
     let result = match cli.command {
         Command::Validate(args) => validate::run(&args, &ctx),
         Command::SyncCompose(args) => sync_compose::run(&args, &ctx),

@@ -31,11 +31,15 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
         KindArg::Tool => Kind::Tool,
     };
     scaffold::check_name(kind, &args.name)?;
-    let root = workspace::find_root(&std::path::absolute(&ctx.cwd).map_err(|e| Error::read(&ctx.cwd, e))?)
-        .unwrap_or_else(|| {
-            ctx.out.note(&format!("no workspace found; creating one in {}", ctx.cwd.display()));
-            ctx.cwd.clone()
-        });
+    let root =
+        workspace::find_root(&std::path::absolute(&ctx.cwd).map_err(|e| Error::read(&ctx.cwd, e))?)
+            .unwrap_or_else(|| {
+                ctx.out.note(&format!(
+                    "no workspace found; creating one in {}",
+                    ctx.cwd.display()
+                ));
+                ctx.cwd.clone()
+            });
     let settings = Settings::load(&root, &ctx.env)?;
     let dir = scaffold::create(&root, kind, &args.name, &settings)?;
     let ws = Workspace::open(&root, None)?;
@@ -50,7 +54,12 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
         .into_iter()
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_file())
-        .filter_map(|e| e.path().strip_prefix(&root).ok().map(|p| p.display().to_string()))
+        .filter_map(|e| {
+            e.path()
+                .strip_prefix(&root)
+                .ok()
+                .map(|p| p.display().to_string())
+        })
         .collect();
     files.sort();
     for f in files {

@@ -26,7 +26,10 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
             Ok(Plan::Ready(p)) => p,
             Ok(Plan::NoDevFile) => {
                 skipped += 1;
-                ctx.out.status(&ctx.out.dim(&format!("  Skipped {rel}: no docker-compose.yml")));
+                ctx.out.status(
+                    &ctx.out
+                        .dim(&format!("  Skipped {rel}: no docker-compose.yml")),
+                );
                 continue;
             }
             Err(e) => {
@@ -37,7 +40,10 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
             }
         };
         for note in &planned.notes {
-            let svc = note.service.as_deref().map_or(String::new(), |s| format!("{s}: "));
+            let svc = note
+                .service
+                .as_deref()
+                .map_or(String::new(), |s| format!("{s}: "));
             let msg = format!("{rel}: {svc}{}", note.message);
             match note.level {
                 NoteLevel::Warning => ctx.out.warn(&msg),
@@ -45,17 +51,24 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
             }
         }
         if planned.no_version {
-            ctx.out.warn(&format!("{rel}: no kamiwaza.json, so images were neither named nor tagged"));
+            ctx.out.warn(&format!(
+                "{rel}: no kamiwaza.json, so images were neither named nor tagged"
+            ));
         }
         if planned.is_current() {
             current += 1;
-            ctx.out.status(&ctx.out.dim(&format!("  Current {rel}/{APPGARDEN_FILE}")));
+            ctx.out
+                .status(&ctx.out.dim(&format!("  Current {rel}/{APPGARDEN_FILE}")));
         } else if args.check {
             stale += 1;
             let old = planned.existing.as_deref().unwrap_or("");
             let name = format!("{rel}/{APPGARDEN_FILE}");
             let diff = TextDiff::from_lines(old, planned.rendered.as_str());
-            let udiff = diff.unified_diff().context_radius(3).header(&format!("a/{name}"), &format!("b/{name}")).to_string();
+            let udiff = diff
+                .unified_diff()
+                .context_radius(3)
+                .header(&format!("a/{name}"), &format!("b/{name}"))
+                .to_string();
             ctx.out.raw(&udiff);
             let why = if planned.existing.is_none() {
                 "missing"
@@ -82,5 +95,9 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
         ctx.out.status(&format!("{failed} could not be synced"));
         return Ok(ExitStatus::Usage);
     }
-    Ok(if stale > 0 { ExitStatus::Failure } else { ExitStatus::Success })
+    Ok(if stale > 0 {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    })
 }

@@ -31,7 +31,10 @@ enum Format {
 pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
     if args.list_rules {
         for rule in RULES {
-            ctx.out.data(&format!("{:<36} {:<8} {}", rule.id, rule.severity, rule.summary));
+            ctx.out.data(&format!(
+                "{:<36} {:<8} {}",
+                rule.id, rule.severity, rule.summary
+            ));
         }
         return Ok(ExitStatus::Success);
     }
@@ -47,7 +50,8 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
                 "warnings": report.warnings(),
                 "findings": report.findings,
             });
-            ctx.out.data(&serde_json::to_string_pretty(&json).unwrap_or_default());
+            ctx.out
+                .data(&serde_json::to_string_pretty(&json).unwrap_or_default());
         }
         Format::Github => {
             for f in &report.findings {
@@ -56,7 +60,11 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
         }
     }
     let failed = report.errors() > 0 || (args.strict && report.warnings() > 0);
-    Ok(if failed { ExitStatus::Failure } else { ExitStatus::Success })
+    Ok(if failed {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    })
 }
 
 fn location(f: &Finding) -> String {
@@ -68,14 +76,25 @@ fn location(f: &Finding) -> String {
 
 fn print_text(ctx: &Context, report: &Report) {
     for f in &report.findings {
-        ctx.out.data(&format!("{}: {}[{}]: {}", location(f), ctx.out.styled(f.severity), f.rule, f.message));
+        ctx.out.data(&format!(
+            "{}: {}[{}]: {}",
+            location(f),
+            ctx.out.styled(f.severity),
+            f.rule,
+            f.message
+        ));
     }
     let (e, w, n) = (report.errors(), report.warnings(), report.extensions);
     let plural = |k: usize, word: &str| format!("{k} {word}{}", if k == 1 { "" } else { "s" });
     let summary = if e == 0 && w == 0 {
         format!("{} valid", plural(n, "extension"))
     } else {
-        format!("{}, {} in {}", plural(e, "error"), plural(w, "warning"), plural(n, "extension"))
+        format!(
+            "{}, {} in {}",
+            plural(e, "error"),
+            plural(w, "warning"),
+            plural(n, "extension")
+        )
     };
     ctx.out.status(&summary);
 }
@@ -86,8 +105,18 @@ fn github_line(f: &Finding) -> String {
         Severity::Error => "error",
         Severity::Warning => "warning",
     };
-    let prop = |s: &str| s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A").replace(':', "%3A").replace(',', "%2C");
-    let data = |s: &str| s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A");
+    let prop = |s: &str| {
+        s.replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A")
+            .replace(':', "%3A")
+            .replace(',', "%2C")
+    };
+    let data = |s: &str| {
+        s.replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A")
+    };
     let mut props = format!("file={}", prop(&f.file));
     if let Some(line) = f.line {
         props.push_str(&format!(",line={line}"));

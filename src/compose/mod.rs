@@ -61,7 +61,10 @@ pub fn transform(dev: &Node, ctx: &SyncContext<'_>) -> Result<Synced, TransformE
     let mut notes = Vec::new();
     let line = dev.mark.line;
     let Value::Map(top) = &mut doc.value else {
-        return Err(TransformError { line, message: "a compose file must be a mapping".into() });
+        return Err(TransformError {
+            line,
+            message: "a compose file must be a mapping".into(),
+        });
     };
     let contexts = service::build_contexts(top, ctx.extension_path);
     let mut new_volumes: Vec<String> = Vec::new();
@@ -71,7 +74,12 @@ pub fn transform(dev: &Node, ctx: &SyncContext<'_>) -> Result<Synced, TransformE
             Value::Map(entries) => {
                 for (key, svc) in entries.iter_mut() {
                     let name = key.py_str().unwrap_or_default();
-                    let mut step = service::Step { ctx, name: &name, contexts: &contexts, notes: &mut notes };
+                    let mut step = service::Step {
+                        ctx,
+                        name: &name,
+                        contexts: &contexts,
+                        notes: &mut notes,
+                    };
                     new_volumes.extend(step.run(svc));
                 }
             }
@@ -84,7 +92,10 @@ pub fn transform(dev: &Node, ctx: &SyncContext<'_>) -> Result<Synced, TransformE
             }
         }
     } else {
-        return Err(TransformError { line, message: "no `services` section".into() });
+        return Err(TransformError {
+            line,
+            message: "no `services` section".into(),
+        });
     }
     rebuild_top_volumes(top, &new_volumes);
     Ok(Synced { doc, notes })
@@ -126,7 +137,13 @@ fn rebuild_top_volumes(top: &mut Vec<(Node, Node)>, added: &[String]) {
 
 /// The App Garden file's bytes, as PyYAML writes them for the reference.
 pub fn render(doc: &Node) -> String {
-    yaml::dump(doc, &DumpOptions { literal_multiline: true, ..DumpOptions::default() })
+    yaml::dump(
+        doc,
+        &DumpOptions {
+            literal_multiline: true,
+            ..DumpOptions::default()
+        },
+    )
 }
 
 #[cfg(test)]

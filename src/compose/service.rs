@@ -26,7 +26,10 @@ pub(crate) fn build_contexts(top: &[(Node, Node)], ext: &Path) -> BuildContexts 
         for (_, svc) in services {
             let ctx = match svc.get("build").map(|b| &b.value) {
                 Some(Value::Str(s)) => Some(s.as_str()),
-                Some(Value::Map(_)) => svc.get("build").and_then(|b| b.get("context")).and_then(Node::as_str),
+                Some(Value::Map(_)) => svc
+                    .get("build")
+                    .and_then(|b| b.get("context"))
+                    .and_then(Node::as_str),
                 _ => None,
             };
             if let Some(c) = ctx {
@@ -53,7 +56,11 @@ impl Step<'_, '_> {
     pub(crate) fn run(&mut self, svc: &mut Node) -> Vec<String> {
         let line = svc.mark.line;
         let Value::Map(m) = &mut svc.value else {
-            self.note(NoteLevel::Warning, line, "not a mapping; left as it is".into());
+            self.note(
+                NoteLevel::Warning,
+                line,
+                "not a mapping; left as it is".into(),
+            );
             return Vec::new();
         };
         self.command(m);
@@ -69,10 +76,17 @@ impl Step<'_, '_> {
     /// A multi-line `sh -c` / `bash -c` string becomes an exec list with `$VAR` escaped to
     /// `$$VAR` (so the container's shell, not compose, expands it).
     fn command(&mut self, m: &mut [(Node, Node)]) {
-        let Some(cmd) = map::get_mut(m, "command") else { return };
-        let Some(text) = cmd.as_str().filter(|s| s.contains('\n')) else { return };
+        let Some(cmd) = map::get_mut(m, "command") else {
+            return;
+        };
+        let Some(text) = cmd.as_str().filter(|s| s.contains('\n')) else {
+            return;
+        };
         for shell in ["sh", "bash"] {
-            if let Some(rest) = text.strip_prefix(shell).and_then(|r| r.strip_prefix(" -c ")) {
+            if let Some(rest) = text
+                .strip_prefix(shell)
+                .and_then(|r| r.strip_prefix(" -c "))
+            {
                 let script = escape_dollars(strip_quotes(rest.trim()));
                 cmd.value = Value::Seq(vec![Node::str(shell), Node::str("-c"), Node::str(script)]);
                 return;
@@ -81,7 +95,9 @@ impl Step<'_, '_> {
     }
 
     fn ports(&mut self, m: &mut [(Node, Node)]) {
-        let Some(Value::Seq(items)) = map::get_mut(m, "ports").map(|p| &mut p.value) else { return };
+        let Some(Value::Seq(items)) = map::get_mut(m, "ports").map(|p| &mut p.value) else {
+            return;
+        };
         let mut kept = Vec::with_capacity(items.len());
         for item in items.drain(..) {
             let line = item.mark.line;
@@ -91,14 +107,21 @@ impl Step<'_, '_> {
                 Value::Map(_) => {
                     let long = long_form_port(&item);
                     if let Some(p) = &long {
-                        self.note(NoteLevel::Info, line, format!("long-form port kept as `{p}`"));
+                        self.note(
+                            NoteLevel::Info,
+                            line,
+                            format!("long-form port kept as `{p}`"),
+                        );
                     }
                     long
                 }
                 _ => None,
             };
             match port {
-                Some(p) => kept.push(Node { value: Value::Str(p), mark: item.mark }),
+                Some(p) => kept.push(Node {
+                    value: Value::Str(p),
+                    mark: item.mark,
+                }),
                 None => self.note(
                     NoteLevel::Warning,
                     line,
@@ -120,9 +143,17 @@ impl Step<'_, '_> {
             match mounts::decide(&item, self.name, self.ctx, self.contexts) {
                 MountDecision::Keep => kept.push(item),
                 MountDecision::Drop { mount, reason } => {
-                    self.note(NoteLevel::Warning, line, format!("dropped bind mount `{mount}`: {reason}"));
+                    self.note(
+                        NoteLevel::Warning,
+                        line,
+                        format!("dropped bind mount `{mount}`: {reason}"),
+                    );
                 }
-                MountDecision::Convert { mount, volume, reason } => {
+                MountDecision::Convert {
+                    mount,
+                    volume,
+                    reason,
+                } => {
                     mounts::rewrite_source(&mut item, &volume);
                     self.note(
                         NoteLevel::Warning,
@@ -144,7 +175,9 @@ impl Step<'_, '_> {
 
     /// Drop `build`; a service without `image` gets THE image reference for it.
     fn build(&mut self, m: &mut Vec<(Node, Node)>) -> bool {
-        let Some(build) = map::remove(m, "build") else { return false };
+        let Some(build) = map::remove(m, "build") else {
+            return false;
+        };
         if map::get(m, "image").is_none() {
             match self.ctx.version {
                 Some(version) => {
@@ -172,8 +205,12 @@ impl Step<'_, '_> {
 
     /// Images in the workspace's namespace get the extension version as tag.
     fn image_tag(&mut self, m: &mut [(Node, Node)], had_build: bool) {
-        let Some(version) = self.ctx.version else { return };
-        let Some(node) = map::get_mut(m, "image") else { return };
+        let Some(version) = self.ctx.version else {
+            return;
+        };
+        let Some(node) = map::get_mut(m, "image") else {
+            return;
+        };
         let line = node.mark.line;
         let Some(image) = node.as_str() else { return };
         if image.contains('$') {
@@ -201,7 +238,10 @@ impl Step<'_, '_> {
     fn extra_hosts(&mut self, m: &mut Vec<(Node, Node)>) {
         let entry = format!("{GATEWAY_HOST}:{GATEWAY}");
         match map::get_mut(m, "extra_hosts") {
-            None => m.push((Node::str("extra_hosts"), Node::new(Value::Seq(vec![Node::str(entry)])))),
+            None => m.push((
+                Node::str("extra_hosts"),
+                Node::new(Value::Seq(vec![Node::str(entry)])),
+            )),
             Some(node) => match &mut node.value {
                 Value::Null => node.value = Value::Seq(vec![Node::str(entry)]),
                 Value::Seq(items) => {
@@ -216,7 +256,11 @@ impl Step<'_, '_> {
                 }
                 _ => {
                     let line = node.mark.line;
-                    self.note(NoteLevel::Warning, line, "`extra_hosts` is neither a list nor a mapping".into());
+                    self.note(
+                        NoteLevel::Warning,
+                        line,
+                        "`extra_hosts` is neither a list nor a mapping".into(),
+                    );
                 }
             },
         }
@@ -224,19 +268,33 @@ impl Step<'_, '_> {
 
     /// `deploy.resources.limits`, with defaults chosen from the image name when absent.
     fn limits(&mut self, m: &mut Vec<(Node, Node)>, line: u32) {
-        let image = map::get(m, "image").and_then(Node::as_str).unwrap_or("").to_lowercase();
+        let image = map::get(m, "image")
+            .and_then(Node::as_str)
+            .unwrap_or("")
+            .to_lowercase();
         let deploy = ensure_map(m, "deploy");
         let Some(deploy) = deploy else {
-            self.note(NoteLevel::Warning, line, "`deploy` is not a mapping; no resource limits added".into());
+            self.note(
+                NoteLevel::Warning,
+                line,
+                "`deploy` is not a mapping; no resource limits added".into(),
+            );
             return;
         };
         let Some(resources) = ensure_map(deploy, "resources") else {
-            self.note(NoteLevel::Warning, line, "`deploy.resources` is not a mapping; no limits added".into());
+            self.note(
+                NoteLevel::Warning,
+                line,
+                "`deploy.resources` is not a mapping; no limits added".into(),
+            );
             return;
         };
         if map::get(resources, "limits").is_none() {
             let (cpus, memory) = default_limits(&image);
-            let limits = vec![(Node::str("cpus"), Node::str(cpus)), (Node::str("memory"), Node::str(memory))];
+            let limits = vec![
+                (Node::str("cpus"), Node::str(cpus)),
+                (Node::str("memory"), Node::str(memory)),
+            ];
             resources.push((Node::str("limits"), Node::new(Value::Map(limits))));
         }
     }
@@ -321,7 +379,10 @@ pub(crate) fn container_port(s: &str) -> &str {
 /// `{target: 80, published: 8080, protocol: udp}` → `80/udp`.
 fn long_form_port(node: &Node) -> Option<String> {
     let target = node.get("target")?.py_str()?;
-    let target = target.parse::<u32>().ok().map_or(target.clone(), |n| n.to_string());
+    let target = target
+        .parse::<u32>()
+        .ok()
+        .map_or(target.clone(), |n| n.to_string());
     match node.get("protocol").and_then(Node::as_str) {
         Some(p) if !p.is_empty() && p != "tcp" => Some(format!("{target}/{p}")),
         _ => Some(target),

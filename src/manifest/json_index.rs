@@ -22,10 +22,17 @@ pub struct JsonIndex {
 
 impl JsonIndex {
     pub fn build(text: &str) -> Self {
-        let mut scanner = Scanner { b: text.as_bytes(), pos: 0, line: 1, spans: HashMap::new() };
+        let mut scanner = Scanner {
+            b: text.as_bytes(),
+            pos: 0,
+            line: 1,
+            spans: HashMap::new(),
+        };
         scanner.skip_ws();
         scanner.value("", 1);
-        JsonIndex { spans: scanner.spans }
+        JsonIndex {
+            spans: scanner.spans,
+        }
     }
 
     pub fn get(&self, path: &str) -> Option<Span> {
@@ -79,7 +86,11 @@ impl Scanner<'_> {
             None => return,
         }
         if !path.is_empty() {
-            self.spans.entry(path.to_owned()).or_insert(Span { line, start, end: self.pos });
+            self.spans.entry(path.to_owned()).or_insert(Span {
+                line,
+                start,
+                end: self.pos,
+            });
         }
     }
 

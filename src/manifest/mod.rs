@@ -36,7 +36,12 @@ impl Manifest {
             message: strip_position(&e.to_string()),
         })?;
         let index = JsonIndex::build(&text);
-        Ok(Manifest { path: path.to_owned(), text, doc, index })
+        Ok(Manifest {
+            path: path.to_owned(),
+            text,
+            doc,
+            index,
+        })
     }
 
     pub fn object(&self) -> Option<&Map<String, Value>> {

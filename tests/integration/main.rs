@@ -1,1 +1,10 @@
+//! The integration suite: runs the real `kz` binary on fixture trees and compares with golden
+//! files (tests/golden) and with the reference's outputs (../shared/corpus/reference-outputs).
 
+mod bad_input;
+mod corpus;
+mod harness;
+mod new;
+mod sync_compose;
+mod validate;
+mod version_and_list;

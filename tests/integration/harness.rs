@@ -1,0 +1,172 @@
+//! A small harness: a temporary workspace, files in it, and `kz` runs with captured output.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub const KZ: &str = env!("CARGO_BIN_EXE_kz");
+
+/// The shared material (spec and corpus) beside the repository, as CI lays it out.
+pub fn shared() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    assert!(
+        p.join("corpus").is_dir(),
+        "the corpus is missing: expected {} (shared/ beside the repo)",
+        p.display()
+    );
+    p
+}
+
+pub fn golden_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
+}
+
+/// Set `KZ_BLESS=1` to rewrite golden files from the current output.
+pub fn bless() -> bool {
+    std::env::var_os("KZ_BLESS").is_some()
+}
+
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    #[track_caller]
+    pub fn code(&self, expected: i32) -> &Self {
+        assert_eq!(
+            self.code, expected,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_has(&self, needle: &str) -> &Self {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_has(&self, needle: &str) -> &Self {
+        assert!(
+            self.stdout.contains(needle),
+            "stdout lacks {needle:?}:\n{}",
+            self.stdout
+        );
+        self
+    }
+}
+
+pub struct Ws {
+    dir: tempfile::TempDir,
+}
+
+impl Ws {
+    pub fn new() -> Ws {
+        Ws {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn write(&self, rel: &str, contents: impl AsRef<[u8]>) -> &Self {
+        let p = self.path(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&p, contents).expect("write");
+        self
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
+    }
+
+    pub fn exists(&self, rel: &str) -> bool {
+        self.path(rel).exists()
+    }
+
+    /// Copy the apps/, services/ and tools/ folders of `from` into the workspace.
+    pub fn copy_extensions(&self, from: &Path) -> &Self {
+        for kind in ["apps", "services", "tools"] {
+            let src = from.join(kind);
+            if src.is_dir() {
+                copy_tree(&src, &self.path(kind));
+            }
+        }
+        self
+    }
+
+    pub fn kz(&self, args: &[&str]) -> Run {
+        self.kz_in(".", args)
+    }
+
+    /// Run kz with the working directory `rel` inside the workspace.
+    pub fn kz_in(&self, rel: &str, args: &[&str]) -> Run {
+        let out = Command::new(KZ)
+            .args(args)
+            .current_dir(self.path(rel))
+            .env("KZ_COLOR", "never")
+            .env_remove("CLICOLOR_FORCE")
+            .output()
+            .expect("run kz");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+pub fn copy_tree(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from).sort_by_file_name() {
+        let entry = entry.expect("walk");
+        let rel = entry.path().strip_prefix(from).expect("prefix");
+        let dest = to.join(rel);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&dest).expect("mkdir");
+        } else {
+            std::fs::copy(entry.path(), &dest).expect("copy");
+        }
+    }
+}
+
+/// Compare `actual` with the golden file at `rel` (under tests/golden), or rewrite it under
+/// `KZ_BLESS=1`.
+#[track_caller]
+pub fn assert_golden(rel: &str, actual: &str) {
+    let path = golden_dir().join(rel);
+    if bless() {
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, actual).expect("bless");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "golden file {} missing; run with KZ_BLESS=1 and review",
+            path.display()
+        )
+    });
+    pretty_assertions::assert_str_eq!(expected, actual, "golden file {rel}");
+}
+
+/// A unified diff (or "" when equal), for pinning documented differences.
+pub fn diff(a_name: &str, a: &str, b_name: &str, b: &str) -> String {
+    similar::TextDiff::from_lines(a, b)
+        .unified_diff()
+        .context_radius(2)
+        .header(a_name, b_name)
+        .to_string()
+}
