@@ -5,6 +5,7 @@ mod bad_input;
 mod corpus;
 mod harness;
 mod new;
+mod schema;
 mod sync_compose;
 mod validate;
 mod version_and_list;
