@@ -1,5 +1,5 @@
 //! Small file-system helpers every command goes through: bounded UTF-8 reads and atomic writes
-//! (temp file in the same folder, fsync, rename), so no file is ever left half-written.
+//! (temp file in the same folder, then rename), so no file is ever left half-written.
 
 use crate::error::{Error, Result};
 use std::io::{Read, Write};
@@ -51,7 +51,9 @@ pub fn write_if_changed(path: &Path, contents: &[u8]) -> Result<bool> {
     Ok(true)
 }
 
-/// Write `contents` to `path` through a temp file in the same folder and a rename.
+/// Write `contents` to `path` through a temp file in the same folder and a rename: readers and a
+/// kz killed half way see the old file or the new one, never a mix. (No fsync: like cargo and
+/// git's defaults, kz trades power-loss durability of generated files for speed.)
 /// The file keeps the permissions of the file it replaces.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
     let dir = path
@@ -63,9 +65,6 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
         .tempfile_in(dir)
         .map_err(|e| Error::write(path, e))?;
     tmp.write_all(contents).map_err(|e| Error::write(path, e))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| Error::write(path, e))?;
     match std::fs::metadata(path) {
         Ok(meta) => tmp.as_file().set_permissions(meta.permissions()),
         Err(_) => set_new_file_mode(tmp.as_file()),

@@ -3,8 +3,8 @@
 //! The library is the core: it never prints, never reads the process environment and never exits.
 //! `src/cli` is the only layer that talks to the terminal.
 
-pub mod cli;
 pub mod bump;
+pub mod cli;
 pub mod compose;
 pub mod dockerignore;
 pub mod error;
@@ -12,6 +12,7 @@ pub mod exit;
 pub mod fsx;
 pub mod imageref;
 pub mod manifest;
+pub mod par;
 pub mod scaffold;
 pub mod settings;
 pub mod sync;

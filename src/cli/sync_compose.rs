@@ -20,9 +20,14 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
     let (ws, settings) = ctx.workspace()?;
     let chosen = ws.select(&args.names)?;
     let (mut written, mut current, mut stale, mut skipped, mut failed) = (0, 0, 0, 0, 0);
-    for ext in &chosen {
+    // Plans are made in parallel, a batch at a time, so memory stays flat on huge workspaces.
+    let plans = chosen.chunks(256).flat_map(|batch| {
+        let plans = crate::par::map(batch, |ext| sync::plan(ext, &settings));
+        batch.iter().zip(plans)
+    });
+    for (ext, plan) in plans {
         let rel = ext.rel();
-        let planned = match sync::plan(ext, &settings) {
+        let planned = match plan {
             Ok(Plan::Ready(p)) => p,
             Ok(Plan::NoDevFile) => {
                 skipped += 1;

@@ -3,9 +3,14 @@
 //! they never print and never fail on a value of the wrong type (that is a finding too).
 
 mod compose;
+#[cfg(test)]
+mod corpus_tests;
 mod gate;
+mod imagefmt;
 mod metadata;
 mod rules;
+#[cfg(test)]
+mod testutil;
 
 pub use rules::{Rule, RULES};
 
@@ -51,11 +56,17 @@ pub struct Report {
 
 impl Report {
     pub fn errors(&self) -> usize {
-        self.findings.iter().filter(|f| f.severity == Severity::Error).count()
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .count()
     }
 
     pub fn warnings(&self) -> usize {
-        self.findings.iter().filter(|f| f.severity == Severity::Warning).count()
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Warning)
+            .count()
     }
 }
 
@@ -68,12 +79,22 @@ pub(crate) struct Sink<'a> {
 
 impl<'a> Sink<'a> {
     pub(crate) fn new(extension: &'a Extension, root: &'a Path) -> Self {
-        Sink { extension, root, findings: Vec::new() }
+        Sink {
+            extension,
+            root,
+            findings: Vec::new(),
+        }
     }
 
     /// Record a finding of `rule` (its severity comes from the rule table) in `file` (a name
     /// inside the extension folder) at `line`.
-    pub(crate) fn push(&mut self, rule: &'static str, file: &str, line: Option<u32>, message: String) {
+    pub(crate) fn push(
+        &mut self,
+        rule: &'static str,
+        file: &str,
+        line: Option<u32>,
+        message: String,
+    ) {
         let severity = rules::severity_of(rule);
         self.push_with(rule, severity, file, line, message);
     }
@@ -105,13 +126,15 @@ impl<'a> Sink<'a> {
 /// look at every extension of the workspace, as the catalogue gate does.
 pub fn validate(ws: &Workspace, chosen: &[&Extension], settings: &Settings) -> Report {
     let mut findings = Vec::new();
-    for ext in chosen {
+    let per_extension = crate::par::map(chosen, |ext| {
         let mut sink = Sink::new(ext, &ws.root);
         metadata::check(&mut sink, settings);
         compose::check(&mut sink, settings);
-        findings.extend(sink.findings);
-    }
+        sink.findings
+    });
+    findings.extend(per_extension.into_iter().flatten());
     findings.extend(gate::check_workspace(ws, chosen));
+    sort_findings(&mut findings, chosen);
     for skipped in &ws.skipped {
         findings.push(Finding {
             rule: "workspace/symlink",
@@ -122,5 +145,64 @@ pub fn validate(ws: &Workspace, chosen: &[&Extension], settings: &Settings) -> R
             message: format!("`{}` is {}", skipped.rel, skipped.reason),
         });
     }
-    Report { extensions: chosen.len(), findings }
+    Report {
+        extensions: chosen.len(),
+        findings,
+    }
+}
+
+/// Extension order (as chosen), then file, then line; stable, so findings on one line keep the
+/// order the rules ran in. Findings of unknown extensions (skipped folders) go last.
+fn sort_findings(findings: &mut [Finding], chosen: &[&Extension]) {
+    let position = |f: &Finding| {
+        chosen
+            .iter()
+            .position(|e| e.rel() == f.extension)
+            .unwrap_or(usize::MAX)
+    };
+    findings.sort_by_cached_key(|f| (position(f), f.file.clone(), f.line));
+}
+
+/// A value quoted for a message: in backticks, control characters escaped, long text shortened.
+pub(crate) fn code(text: &str) -> String {
+    const MAX: usize = 80;
+    let mut out = String::from("`");
+    for (i, c) in text.chars().enumerate() {
+        if i == MAX {
+            out.push('…');
+            break;
+        }
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.extend(c.escape_unicode()),
+            c => out.push(c),
+        }
+    }
+    out.push('`');
+    out
+}
+
+/// A file that could not be read, as a finding's line and message.
+pub(crate) fn read_problem(file: &str, err: &crate::error::Error) -> (Option<u32>, String) {
+    use crate::error::Error;
+    match err {
+        Error::TooLarge { limit, .. } => (
+            None,
+            format!(
+                "{file} is larger than {} KiB, the most kz reads",
+                limit / 1024
+            ),
+        ),
+        Error::NotUtf8 { line, .. } => (
+            u32::try_from(*line).ok(),
+            format!("{file} is not valid UTF-8"),
+        ),
+        other => {
+            let cause = std::error::Error::source(other)
+                .map_or_else(|| other.to_string(), ToString::to_string);
+            (None, format!("cannot read {file}: {cause}"))
+        }
+    }
 }

@@ -5,8 +5,10 @@ use crate::harness::{shared, Ws};
 use std::path::Path;
 
 fn validator() -> jsonschema::Validator {
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/kamiwaza.schema.json"))
-        .expect("schema");
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/kamiwaza.schema.json"),
+    )
+    .expect("schema");
     let schema: serde_json::Value = serde_json::from_str(&text).expect("schema is JSON");
     jsonschema::draft202012::new(&schema).expect("a valid 2020-12 schema")
 }
@@ -29,13 +31,20 @@ fn real_manifests_validate() {
         corpus.join("kamiwaza-drew__uat-bot/apps/stress-tester/kamiwaza.json"),
     ];
     let ws = Ws::new();
-    for (kind, name) in [("app", "a-app"), ("service", "service-b"), ("tool", "tool-c")] {
+    for (kind, name) in [
+        ("app", "a-app"),
+        ("service", "service-b"),
+        ("tool", "tool-c"),
+    ] {
         ws.kz(&["new", kind, name]).code(0);
         files.push(ws.path(&format!("{kind}s/{name}/kamiwaza.json")));
     }
     for f in files {
         let doc = load(&f);
-        let errors: Vec<String> = v.iter_errors(&doc).map(|e| format!("{}: {e}", e.instance_path())).collect();
+        let errors: Vec<String> = v
+            .iter_errors(&doc)
+            .map(|e| format!("{}: {e}", e.instance_path()))
+            .collect();
         assert!(errors.is_empty(), "{}: {errors:?}", f.display());
     }
 }
@@ -58,5 +67,8 @@ fn wrong_manifests_do_not() {
         assert!(!v.is_valid(&doc), "accepted: {text}");
     }
     let demo = load(&shared().join("corpus/kamiwaza/kamiwaza-internal__kz-demo-provisioning/apps/deployment-manager/kamiwaza.json"));
-    assert!(!v.is_valid(&demo), "the corpus's negative example lacks required fields");
+    assert!(
+        !v.is_valid(&demo),
+        "the corpus's negative example lacks required fields"
+    );
 }
