@@ -40,7 +40,11 @@ pub enum Value {
 #[derive(Debug, thiserror::Error)]
 pub enum YamlError {
     #[error("{message} (line {line}, column {col})")]
-    Syntax { message: String, line: u32, col: u32 },
+    Syntax {
+        message: String,
+        line: u32,
+        col: u32,
+    },
     #[error("alias expansion exceeds {limit} nodes (line {line}); is this an alias bomb?")]
     TooManyNodes { limit: usize, line: u32 },
     #[error("nesting deeper than {limit} levels (line {line})")]
@@ -55,7 +59,10 @@ pub enum YamlError {
 
 impl Node {
     pub fn new(value: Value) -> Self {
-        Node { value, mark: Mark::default() }
+        Node {
+            value,
+            mark: Mark::default(),
+        }
     }
 
     pub fn str(s: impl Into<String>) -> Self {
@@ -96,11 +103,19 @@ impl Node {
 
     /// Value of `key` in a mapping whose keys are strings (the last one wins, as in PyYAML).
     pub fn get(&self, key: &str) -> Option<&Node> {
-        self.as_map()?.iter().rev().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v)
+        self.as_map()?
+            .iter()
+            .rev()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(_, v)| v)
     }
 
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
-        self.as_map_mut()?.iter_mut().rev().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v)
+        self.as_map_mut()?
+            .iter_mut()
+            .rev()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(_, v)| v)
     }
 
     /// Python's `str()` of a scalar, as the reference scripts see it when they stringify.
@@ -147,7 +162,8 @@ pub fn same_data(a: &Node, b: &Node) -> bool {
         (Value::Map(x), Value::Map(y)) => {
             x.len() == y.len()
                 && x.iter().all(|(k, v)| {
-                    y.iter().any(|(k2, v2)| same_data(k, k2) && same_data(v, v2))
+                    y.iter()
+                        .any(|(k2, v2)| same_data(k, k2) && same_data(v, v2))
                 })
         }
         _ => false,

@@ -116,7 +116,9 @@ fn construct_int(text: &str) -> Option<i128> {
     } else if let Some((_, parts)) = sexagesimal(digits) {
         let mut total: i128 = 0;
         for p in parts {
-            total = total.checked_mul(60)?.checked_add(p.parse::<i128>().ok()?)?;
+            total = total
+                .checked_mul(60)?
+                .checked_add(p.parse::<i128>().ok()?)?;
         }
         total
     } else {
@@ -127,7 +129,11 @@ fn construct_int(text: &str) -> Option<i128> {
 
 /// PyYAML's `construct_yaml_float`.
 fn construct_float(text: &str) -> f64 {
-    let cleaned: String = text.chars().filter(|c| *c != '_').collect::<String>().to_lowercase();
+    let cleaned: String = text
+        .chars()
+        .filter(|c| *c != '_')
+        .collect::<String>()
+        .to_lowercase();
     let (sign, digits) = split_sign(&cleaned);
     #[allow(clippy::cast_precision_loss)]
     let sign = sign as f64;
@@ -150,7 +156,7 @@ fn construct_float(text: &str) -> f64 {
 
 /// Python's `repr(float)` (shortest round-trip digits; exponent form below 1e-4 and from 1e16),
 /// as PyYAML's `represent_float` writes it (`.inf`, `.nan`, and `1e+16` becomes `1.0e+16`).
-pub fn py_float_repr(f: f64) -> String {
+pub(crate) fn py_float_repr(f: f64) -> String {
     if f.is_nan() {
         return ".nan".to_owned();
     }
@@ -172,7 +178,12 @@ pub fn py_float_repr(f: f64) -> String {
 /// same number of digits (exact formatting rounds half to even) settles it when it round-trips.
 fn shortest_sci(f: f64) -> String {
     let shortest = format!("{f:e}");
-    let digits = shortest.split('e').next().unwrap_or("").chars().filter(char::is_ascii_digit);
+    let digits = shortest
+        .split('e')
+        .next()
+        .unwrap_or("")
+        .chars()
+        .filter(char::is_ascii_digit);
     let precision = digits.count().saturating_sub(1);
     let rounded = format!("{f:.precision$e}");
     if rounded != shortest && rounded.parse::<f64>() == Ok(f) {
@@ -209,7 +220,11 @@ fn python_repr(f: f64) -> String {
         };
         format!("{sign}{body}")
     } else {
-        let frac = if digits.len() > 1 { format!(".{}", &digits[1..]) } else { String::new() };
+        let frac = if digits.len() > 1 {
+            format!(".{}", &digits[1..])
+        } else {
+            String::new()
+        };
         let esign = if exp < 0 { '-' } else { '+' };
         format!("{sign}{}{frac}e{esign}{:02}", &digits[..1], exp.abs())
     }
