@@ -3,10 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-pub const KZ: &str = env!("CARGO_BIN_EXE_kz");
+pub(crate) const KZ: &str = env!("CARGO_BIN_EXE_kz");
 
 /// The shared material (spec and corpus) beside the repository, as CI lays it out.
-pub fn shared() -> PathBuf {
+pub(crate) fn shared() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
     assert!(
         p.join("corpus").is_dir(),
@@ -16,25 +16,25 @@ pub fn shared() -> PathBuf {
     p
 }
 
-pub fn golden_dir() -> PathBuf {
+pub(crate) fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
 }
 
 /// Set `KZ_BLESS=1` to rewrite golden files from the current output.
-pub fn bless() -> bool {
+pub(crate) fn bless() -> bool {
     std::env::var_os("KZ_BLESS").is_some()
 }
 
 #[derive(Debug)]
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Run {
     #[track_caller]
-    pub fn code(&self, expected: i32) -> &Self {
+    pub(crate) fn code(&self, expected: i32) -> &Self {
         assert_eq!(
             self.code, expected,
             "exit code\n--- stdout\n{}\n--- stderr\n{}",
@@ -44,7 +44,7 @@ impl Run {
     }
 
     #[track_caller]
-    pub fn stderr_has(&self, needle: &str) -> &Self {
+    pub(crate) fn stderr_has(&self, needle: &str) -> &Self {
         assert!(
             self.stderr.contains(needle),
             "stderr lacks {needle:?}:\n{}",
@@ -54,7 +54,7 @@ impl Run {
     }
 
     #[track_caller]
-    pub fn stdout_has(&self, needle: &str) -> &Self {
+    pub(crate) fn stdout_has(&self, needle: &str) -> &Self {
         assert!(
             self.stdout.contains(needle),
             "stdout lacks {needle:?}:\n{}",
@@ -64,42 +64,38 @@ impl Run {
     }
 }
 
-pub struct Ws {
+pub(crate) struct Ws {
     dir: tempfile::TempDir,
 }
 
 impl Ws {
-    pub fn new() -> Ws {
+    pub(crate) fn new() -> Ws {
         Ws {
             dir: tempfile::tempdir().expect("tempdir"),
         }
     }
 
-    pub fn root(&self) -> &Path {
-        self.dir.path()
-    }
-
-    pub fn path(&self, rel: &str) -> PathBuf {
+    pub(crate) fn path(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
     }
 
-    pub fn write(&self, rel: &str, contents: impl AsRef<[u8]>) -> &Self {
+    pub(crate) fn write(&self, rel: &str, contents: impl AsRef<[u8]>) -> &Self {
         let p = self.path(rel);
         std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
         std::fs::write(&p, contents).expect("write");
         self
     }
 
-    pub fn read(&self, rel: &str) -> String {
+    pub(crate) fn read(&self, rel: &str) -> String {
         std::fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
     }
 
-    pub fn exists(&self, rel: &str) -> bool {
+    pub(crate) fn exists(&self, rel: &str) -> bool {
         self.path(rel).exists()
     }
 
     /// Copy the apps/, services/ and tools/ folders of `from` into the workspace.
-    pub fn copy_extensions(&self, from: &Path) -> &Self {
+    pub(crate) fn copy_extensions(&self, from: &Path) -> &Self {
         for kind in ["apps", "services", "tools"] {
             let src = from.join(kind);
             if src.is_dir() {
@@ -109,12 +105,12 @@ impl Ws {
         self
     }
 
-    pub fn kz(&self, args: &[&str]) -> Run {
+    pub(crate) fn kz(&self, args: &[&str]) -> Run {
         self.kz_in(".", args)
     }
 
     /// Run kz with the working directory `rel` inside the workspace.
-    pub fn kz_in(&self, rel: &str, args: &[&str]) -> Run {
+    pub(crate) fn kz_in(&self, rel: &str, args: &[&str]) -> Run {
         let out = Command::new(KZ)
             .args(args)
             .current_dir(self.path(rel))
@@ -130,7 +126,7 @@ impl Ws {
     }
 }
 
-pub fn copy_tree(from: &Path, to: &Path) {
+pub(crate) fn copy_tree(from: &Path, to: &Path) {
     for entry in walkdir::WalkDir::new(from).sort_by_file_name() {
         let entry = entry.expect("walk");
         let rel = entry.path().strip_prefix(from).expect("prefix");
@@ -146,7 +142,7 @@ pub fn copy_tree(from: &Path, to: &Path) {
 /// Compare `actual` with the golden file at `rel` (under tests/golden), or rewrite it under
 /// `KZ_BLESS=1`.
 #[track_caller]
-pub fn assert_golden(rel: &str, actual: &str) {
+pub(crate) fn assert_golden(rel: &str, actual: &str) {
     let path = golden_dir().join(rel);
     if bless() {
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
@@ -163,7 +159,7 @@ pub fn assert_golden(rel: &str, actual: &str) {
 }
 
 /// A unified diff (or "" when equal), for pinning documented differences.
-pub fn diff(a_name: &str, a: &str, b_name: &str, b: &str) -> String {
+pub(crate) fn diff(a_name: &str, a: &str, b_name: &str, b: &str) -> String {
     similar::TextDiff::from_lines(a, b)
         .unified_diff()
         .context_radius(2)
