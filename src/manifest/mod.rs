@@ -18,7 +18,8 @@ pub struct Manifest {
     pub path: PathBuf,
     pub text: String,
     pub doc: Value,
-    index: JsonIndex,
+    /// Built on first use: only findings and edits need positions.
+    index: std::cell::OnceCell<JsonIndex>,
 }
 
 impl Manifest {
@@ -35,12 +36,11 @@ impl Manifest {
             col: e.column(),
             message: strip_position(&e.to_string()),
         })?;
-        let index = JsonIndex::build(&text);
         Ok(Manifest {
             path: path.to_owned(),
             text,
             doc,
-            index,
+            index: std::cell::OnceCell::new(),
         })
     }
 
@@ -67,11 +67,15 @@ impl Manifest {
 
     /// Line of a key path such as `version` or `tags/2`.
     pub fn line_of(&self, path: &str) -> Option<u32> {
-        self.index.line(path)
+        self.index().line(path)
     }
 
     pub fn span_of(&self, path: &str) -> Option<Span> {
-        self.index.get(path)
+        self.index().get(path)
+    }
+
+    fn index(&self) -> &JsonIndex {
+        self.index.get_or_init(|| JsonIndex::build(&self.text))
     }
 }
 
