@@ -44,21 +44,24 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
                 continue;
             }
         };
-        for note in &planned.notes {
-            let svc = note
-                .service
-                .as_deref()
-                .map_or(String::new(), |s| format!("{s}: "));
-            let msg = format!("{rel}: {svc}{}", note.message);
-            match note.level {
-                NoteLevel::Warning => ctx.out.warn(&msg),
-                NoteLevel::Info => ctx.out.note(&msg),
+        // What the transform decided matters when the file changes; a current file stays quiet.
+        if !planned.is_current() {
+            for note in &planned.notes {
+                let svc = note
+                    .service
+                    .as_deref()
+                    .map_or(String::new(), |s| format!("{s}: "));
+                let msg = format!("{rel}: {svc}{}", note.message);
+                match note.level {
+                    NoteLevel::Warning => ctx.out.warn(&msg),
+                    NoteLevel::Info => ctx.out.note(&msg),
+                }
             }
-        }
-        if planned.no_version {
-            ctx.out.warn(&format!(
-                "{rel}: no kamiwaza.json, so images were neither named nor tagged"
-            ));
+            if planned.no_version {
+                ctx.out.warn(&format!(
+                    "{rel}: no kamiwaza.json, so images were neither named nor tagged"
+                ));
+            }
         }
         if planned.is_current() {
             current += 1;

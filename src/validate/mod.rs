@@ -154,8 +154,11 @@ pub fn validate(ws: &Workspace, chosen: &[&Extension], settings: &Settings) -> R
 /// Extension order (as chosen), then file, then line; stable, so findings on one line keep the
 /// order the rules ran in. Findings of unknown extensions (skipped folders) go last.
 fn sort_findings(findings: &mut [Finding], chosen: &[&Extension]) {
-    let order: std::collections::HashMap<String, usize> =
-        chosen.iter().enumerate().map(|(i, e)| (e.rel(), i)).collect();
+    let order: std::collections::HashMap<String, usize> = chosen
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.rel(), i))
+        .collect();
     let position = |f: &Finding| order.get(&f.extension).copied().unwrap_or(usize::MAX);
     findings.sort_by_cached_key(|f| (position(f), f.file.clone(), f.line));
 }
