@@ -8,7 +8,7 @@ use crate::settings::Settings;
 use crate::workspace::Kind;
 use std::path::{Path, PathBuf};
 
-/// (kind, path inside the extension, template text)
+/// (kind, path inside the extension, template text). A service's backend is the app's backend.
 type Template = (Kind, &'static str, &'static str);
 
 static TEMPLATES: &[Template] = &[
@@ -75,32 +75,32 @@ static TEMPLATES: &[Template] = &[
     (
         Kind::Service,
         "backend/Dockerfile",
-        include_str!("../templates/service/backend/Dockerfile"),
+        include_str!("../templates/app/backend/Dockerfile"),
     ),
     (
         Kind::Service,
         "backend/app/__init__.py",
-        include_str!("../templates/service/backend/app/__init__.py"),
+        include_str!("../templates/app/backend/app/__init__.py"),
     ),
     (
         Kind::Service,
         "backend/app/main.py",
-        include_str!("../templates/service/backend/app/main.py"),
+        include_str!("../templates/app/backend/app/main.py"),
     ),
     (
         Kind::Service,
         "backend/requirements-dev.txt",
-        include_str!("../templates/service/backend/requirements-dev.txt"),
+        include_str!("../templates/app/backend/requirements-dev.txt"),
     ),
     (
         Kind::Service,
         "backend/requirements.txt",
-        include_str!("../templates/service/backend/requirements.txt"),
+        include_str!("../templates/app/backend/requirements.txt"),
     ),
     (
         Kind::Service,
         "backend/tests/test_health.py",
-        include_str!("../templates/service/backend/tests/test_health.py"),
+        include_str!("../templates/app/backend/tests/test_health.py"),
     ),
     (
         Kind::Service,

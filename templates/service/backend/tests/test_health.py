@@ -1,5 +1,0 @@
-from app.main import health
-
-
-def test_health_reports_healthy():
-    assert health() == {"status": "healthy"}
