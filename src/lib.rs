@@ -4,6 +4,7 @@
 //! `src/cli` is the only layer that talks to the terminal.
 
 pub mod bump;
+pub mod clean;
 pub mod cli;
 pub mod compose;
 pub mod dockerignore;

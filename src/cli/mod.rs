@@ -2,6 +2,7 @@
 //! in its own file with its `Args` and a `run` function returning an `ExitStatus`.
 
 mod bump;
+mod clean;
 mod list;
 mod new;
 mod output;
@@ -59,6 +60,8 @@ enum Command {
     List(list::Args),
     /// Bump an extension's version (major, minor or patch).
     Bump(bump::Args),
+    /// Remove build artifacts (--deps: dependencies, --all: both, --dist: also dist/).
+    Clean(clean::Args),
 }
 
 /// What every command gets: where it runs, the environment and the output streams.
@@ -122,6 +125,7 @@ pub fn main() -> u8 {
         Command::New(args) => new::run(&args, &ctx),
         Command::List(args) => list::run(&args, &ctx),
         Command::Bump(args) => bump::run(&args, &ctx),
+        Command::Clean(args) => clean::run(&args, &ctx),
     };
     match result {
         Ok(status) => status.code(),

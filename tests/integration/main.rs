@@ -2,6 +2,7 @@
 //! files (tests/golden) and with the reference's outputs (../shared/corpus/reference-outputs).
 
 mod bad_input;
+mod clean;
 mod corpus;
 mod harness;
 mod new;
