@@ -13,6 +13,7 @@ pub mod exit;
 pub mod fsx;
 pub mod imageref;
 pub mod manifest;
+pub mod package;
 pub mod par;
 pub mod scaffold;
 pub mod settings;

@@ -6,6 +6,7 @@ mod clean;
 mod list;
 mod new;
 mod output;
+mod package;
 mod sync_compose;
 mod validate;
 
@@ -60,6 +61,8 @@ enum Command {
     List(list::Args),
     /// Bump an extension's version (major, minor or patch).
     Bump(bump::Args),
+    /// Pack build/kamiwaza-extension-registry/ into a deterministic dist/*.tar.gz.
+    Package(package::Args),
     /// Remove build artifacts (--deps: dependencies, --all: both, --dist: also dist/).
     Clean(clean::Args),
 }
@@ -126,6 +129,7 @@ pub fn main() -> u8 {
         Command::List(args) => list::run(&args, &ctx),
         Command::Bump(args) => bump::run(&args, &ctx),
         Command::Clean(args) => clean::run(&args, &ctx),
+        Command::Package(args) => package::run(&args, &ctx),
     };
     match result {
         Ok(status) => status.code(),

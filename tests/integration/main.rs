@@ -6,6 +6,7 @@ mod clean;
 mod corpus;
 mod harness;
 mod new;
+mod package;
 mod schema;
 mod sync_compose;
 mod validate;

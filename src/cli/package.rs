@@ -1,0 +1,54 @@
+//! `kz package [--out DIR]`: build/kamiwaza-extension-registry/ as
+//! `<out>/kamiwaza-registry-YYYYMMDD-HHMMSS.tar.gz` (local time in the name only).
+
+use super::Context;
+use crate::error::Error;
+use crate::exit::ExitStatus;
+use crate::package;
+use crate::workspace::Workspace;
+use std::path::PathBuf;
+
+/// The registry folder's name, inside build/ and at the archive root.
+pub(crate) const REGISTRY_DIR: &str = "kamiwaza-extension-registry";
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Where to write the archive (default: dist/ at the workspace root).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
+    let ws = Workspace::discover(&ctx.cwd)?;
+    let registry = ws.root.join("build").join(REGISTRY_DIR);
+    if !registry.is_dir() {
+        return Err(Error::invalid(
+            &registry,
+            "no registry to package yet; build it first with `kz build-registry`",
+        ));
+    }
+    let out = args
+        .out
+        .as_ref()
+        .map_or_else(|| ws.root.join("dist"), |o| ctx.cwd.join(o));
+    let stamp = jiff::Zoned::now().strftime("%Y%m%d-%H%M%S").to_string();
+    let archive = out.join(format!("kamiwaza-registry-{stamp}.tar.gz"));
+    let packed = package::pack(&registry, REGISTRY_DIR, &archive)?;
+    for s in &packed.skipped {
+        ctx.out.warn(&format!("left out {}: {}", s.path, s.reason));
+    }
+    let size = std::fs::metadata(&archive).map(|m| m.len()).unwrap_or(0);
+    ctx.out.done(
+        "Packed",
+        &format!(
+            "{} files ({} bytes) into {} bytes",
+            packed.files, packed.bytes, size
+        ),
+    );
+    ctx.out.data(&archive.display().to_string());
+    ctx.out.status(&format!(
+        "extract with: tar -xzf {} -C <dir>",
+        archive.display()
+    ));
+    Ok(ExitStatus::Success)
+}
