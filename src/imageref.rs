@@ -1,6 +1,7 @@
 //! Image references. `extension_image` is the one function that names an extension service's
-//! image; sync-compose, build, the registry and publish all call it. `ImageRef` parses references
-//! with registry ports and digests, which the reference scripts corrupt.
+//! image; sync-compose, build, the registry and publish all call it. `stage_image` is the one
+//! function that gives an image its stage tag (build-registry, publish). `ImageRef` parses
+//! references with registry ports and digests, which the reference scripts corrupt.
 
 use crate::settings::{Settings, Stage};
 
@@ -113,6 +114,42 @@ pub fn extension_image(
     )
 }
 
+/// THE image reference a stage publishes: images of the workspace's namespace get their tag
+/// re-staged (`stage_tag`); a missing tag is `latest`. Everything else is left as written:
+/// other people's images, digest-pinned references (a digest is deliberate; the reference turns
+/// `@sha256:…` into `@sha256:1.2.3-dev`) and references with `${…}` variables (compose fills
+/// those in at deploy time).
+pub fn stage_image(settings: &Settings, image: &str, stage: &Stage) -> String {
+    if image.contains('$') {
+        return image.to_owned();
+    }
+    let r = ImageRef::parse(image);
+    if r.digest.is_some() || !r.in_namespace(&settings.namespace) {
+        return image.to_owned();
+    }
+    let tag = r.tag.as_deref().unwrap_or("latest");
+    r.with_tag(&stage_tag(settings, tag, stage)).to_string()
+}
+
+/// A tag as `stage` publishes it: any stage suffix already on it is dropped (so `1.0.0-dev`
+/// becomes `1.0.0` in prod, which the reference forgets), a version goes through the tag template
+/// (`v1.0.0` → `1.0.0` with the default template), and the stage's suffix is appended.
+pub fn stage_tag(settings: &Settings, tag: &str, stage: &Stage) -> String {
+    let suffix = settings
+        .stages
+        .iter()
+        .map(|s| s.tag_suffix.as_str())
+        .filter(|s| !s.is_empty() && tag.len() > s.len() && tag.ends_with(s))
+        .max_by_key(|s| s.len());
+    let bare = suffix.map_or(tag, |s| &tag[..tag.len() - s.len()]);
+    let unprefixed = bare.strip_prefix('v').unwrap_or(bare);
+    if unprefixed.starts_with(|c: char| c.is_ascii_digit()) {
+        version_tag(settings, bare, Some(stage))
+    } else {
+        format!("{bare}{}", stage.tag_suffix)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,5 +198,38 @@ mod tests {
         );
         s.tag_template = "v{version}".into();
         assert_eq!(version_tag(&s, "1.0.0", None), "v1.0.0");
+    }
+
+    #[test]
+    fn stage_images() {
+        let s = Settings::default();
+        let stage = |name: &str| s.stage(name).cloned().expect("stage");
+        let (dev, prod) = (stage("dev"), stage("prod"));
+        let cases = [
+            ("kamiwazaai/x:1.0.0", &dev, "kamiwazaai/x:1.0.0-dev"),
+            ("kamiwazaai/x:v2.0.0-stage", &dev, "kamiwazaai/x:2.0.0-dev"),
+            ("kamiwazaai/x:1.0.0-dev", &prod, "kamiwazaai/x:1.0.0"),
+            ("kamiwazaai/x:1.0.0-stage", &prod, "kamiwazaai/x:1.0.0"),
+            ("kamiwazaai/x", &dev, "kamiwazaai/x:latest-dev"),
+            ("kamiwazaai/x:latest-dev", &prod, "kamiwazaai/x:latest"),
+            (
+                "localhost:5000/kamiwazaai/x:1",
+                &dev,
+                "localhost:5000/kamiwazaai/x:1-dev",
+            ),
+            ("kamiwazaai/x@sha256:abc", &dev, "kamiwazaai/x@sha256:abc"),
+            ("kamiwazaai/x:${TAG}", &dev, "kamiwazaai/x:${TAG}"),
+            ("nginx:1.25", &dev, "nginx:1.25"),
+            ("notkamiwazaai/x:1", &dev, "notkamiwazaai/x:1"),
+        ];
+        for (image, st, want) in cases {
+            assert_eq!(stage_image(&s, image, st), want, "{image} @ {}", st.name);
+        }
+        let v = Settings {
+            tag_template: "v{version}".into(),
+            ..Settings::default()
+        };
+        assert_eq!(stage_tag(&v, "1.0.0-dev", &prod), "v1.0.0");
+        assert_eq!(stage_tag(&v, "v1.0.0", &dev), "v1.0.0-dev");
     }
 }
