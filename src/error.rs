@@ -55,6 +55,22 @@ pub enum Error {
     },
     #[error("`{path}` is a symbolic link; kz does not follow symlinked extension folders")]
     Symlink { path: PathBuf },
+    #[error("{}; nothing was written", validation_summary(.report))]
+    ValidationFailed {
+        report: Box<crate::validate::Report>,
+    },
+    #[error("no stage named `{name}`")]
+    UnknownStage { name: String, known: Vec<String> },
+    #[error("another kz is writing `{path}`")]
+    Busy { path: PathBuf },
+}
+
+fn validation_summary(report: &crate::validate::Report) -> String {
+    let n = report.errors();
+    format!(
+        "validation found {n} error{}",
+        if n == 1 { "" } else { "s" }
+    )
 }
 
 impl Error {
@@ -94,13 +110,21 @@ impl Error {
             Error::TooLarge { .. } => {
                 Some("kz reads manifest and compose files up to 4 MiB".to_owned())
             }
+            Error::UnknownStage { known, .. } => Some(format!(
+                "known stages: {} (kz.yaml `stages` defines more)",
+                known.join(", ")
+            )),
+            Error::Busy { .. } => {
+                Some("wait for the other run to finish, then try again".to_owned())
+            }
             _ => None,
         }
     }
 
     pub fn exit_status(&self) -> ExitStatus {
         match self {
-            Error::Write { .. } => ExitStatus::Environment,
+            Error::Write { .. } | Error::Busy { .. } => ExitStatus::Environment,
+            Error::ValidationFailed { .. } => ExitStatus::Failure,
             _ => ExitStatus::Usage,
         }
     }

@@ -15,6 +15,7 @@ pub mod imageref;
 pub mod manifest;
 pub mod package;
 pub mod par;
+pub mod registry;
 pub mod scaffold;
 pub mod settings;
 pub mod sync;

@@ -1,6 +1,7 @@
 //! The command line: clap definitions, the per-run `Context`, and dispatch. Each subcommand lives
 //! in its own file with its `Args` and a `run` function returning an `ExitStatus`.
 
+mod build_registry;
 mod bump;
 mod clean;
 mod list;
@@ -65,6 +66,8 @@ enum Command {
     Package(package::Args),
     /// Remove build artifacts (--deps: dependencies, --all: both, --dist: also dist/).
     Clean(clean::Args),
+    /// Write the extension catalogue (apps.json, tools.json, previews) to build/.
+    BuildRegistry(build_registry::Args),
 }
 
 /// What every command gets: where it runs, the environment and the output streams.
@@ -129,6 +132,7 @@ pub fn main() -> u8 {
         Command::List(args) => list::run(&args, &ctx),
         Command::Bump(args) => bump::run(&args, &ctx),
         Command::Clean(args) => clean::run(&args, &ctx),
+        Command::BuildRegistry(args) => build_registry::run(&args, &ctx),
         Command::Package(args) => package::run(&args, &ctx),
     };
     match result {

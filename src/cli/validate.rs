@@ -74,7 +74,9 @@ fn location(f: &Finding) -> String {
     }
 }
 
-fn print_text(ctx: &Context, report: &Report) {
+/// Findings one per line on stdout (`file:line: severity[rule]: message`), then a summary on
+/// stderr. build-registry prints the findings that stop it the same way.
+pub(crate) fn print_text(ctx: &Context, report: &Report) {
     for f in &report.findings {
         ctx.out.data(&format!(
             "{}: {}[{}]: {}",

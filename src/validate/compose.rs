@@ -61,15 +61,15 @@ pub(crate) fn check(sink: &mut Sink<'_>, _settings: &Settings) {
 }
 
 /// No App Garden file. Apps and services: `metadata/appgarden-missing` covers it. Tools: the
-/// catalogue build falls back to the dev file, or deploys the `image` alone.
+/// catalogue build embeds the App Garden form of the dev file, or deploys the `image` alone.
 fn missing_file(sink: &mut Sink<'_>) {
     let ext = sink.extension;
     if ext.kind != Kind::Tool {
         return;
     }
     if ext.file(DEV_FILE).is_file() {
-        let message = "no docker-compose.appgarden.yml: the catalogue build falls back to docker-compose.yml, \
-                       the dev file, which kz does not check; run `kz sync-compose` to generate the App Garden file"
+        let message = "no docker-compose.appgarden.yml: the catalogue build embeds what `kz sync-compose` would \
+                       generate from docker-compose.yml, unchecked; run `kz sync-compose` to write it, so it is checked"
             .to_owned();
         sink.push("compose/appgarden-missing", APPGARDEN_FILE, None, message);
     } else if has_image_key(ext) {

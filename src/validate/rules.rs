@@ -21,8 +21,9 @@
 //!     the App Garden file is `metadata/appgarden-missing` (an error). The reference's compose
 //!     script reports both of those again; kz does not say the same thing twice.
 //!   * `compose/appgarden-missing` (a tool with only `docker-compose.yml`) is a warning: the
-//!     catalogue build falls back to the dev file for tools, so publishing works, but the
-//!     deployed file is the unchecked dev file. `kz sync-compose` writes the App Garden file.
+//!     catalogue build embeds the App Garden form of the dev file for tools (the reference embeds
+//!     the dev file itself), so publishing works, but what is deployed was never checked.
+//!     `kz sync-compose` writes the App Garden file.
 //!   * `compose/image-variable` (`image: ${IMAGE}`) is a warning: compose fills variables in at
 //!     deploy time, so kz cannot tell whether the result is valid. The reference rejects such
 //!     images outright.
@@ -100,7 +101,7 @@ pub static RULES: &[Rule] = &[
     rule("metadata/tool-image-or-compose", E, "a tool has neither an image nor a compose file"),
     // docker-compose.appgarden.yml
     rule("compose/missing", W, "an image-only tool has no compose file, so compose checks are skipped"),
-    rule("compose/appgarden-missing", W, "a tool has only docker-compose.yml; the catalogue embeds the dev file"),
+    rule("compose/appgarden-missing", W, "a tool has only docker-compose.yml; the catalogue embeds its App Garden form unchecked"),
     rule("compose/unreadable", E, "the compose file cannot be read (too large, not UTF-8, I/O error)"),
     rule("compose/invalid-yaml", E, "the compose file is not valid YAML"),
     rule("compose/empty", E, "the compose file holds no document"),

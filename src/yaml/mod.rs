@@ -8,6 +8,7 @@ mod resolve;
 
 pub use emit::{dump, DumpOptions};
 pub use load::{load, LoadLimits};
+pub(crate) use resolve::python_repr;
 pub use resolve::{resolve_plain, Implicit};
 
 /// Where a node starts in its source file (1-based line and column).

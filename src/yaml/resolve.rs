@@ -194,7 +194,7 @@ fn shortest_sci(f: f64) -> String {
 }
 
 /// Python's `repr()` of a finite float.
-fn python_repr(f: f64) -> String {
+pub(crate) fn python_repr(f: f64) -> String {
     if f == 0.0 {
         return if f.is_sign_negative() { "-0.0" } else { "0.0" }.to_owned();
     }

@@ -1,0 +1,90 @@
+//! `kz build-registry [--stage NAME] [--repo-version v1|v2]`.
+
+use super::Context;
+use crate::compose::NoteLevel;
+use crate::error::Error;
+use crate::exit::ExitStatus;
+use crate::registry::{self, Options, RepoVersion, OUTPUT_DIR};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The stage whose image tags the catalogue carries: dev, stage, prod (or one of kz.yaml).
+    #[arg(long, default_value = "dev", value_name = "STAGE")]
+    stage: String,
+    /// The catalogue layout: v2 (garden/v2, images/) or v1 (garden/default, app-garden-images/).
+    #[arg(long, value_enum, default_value_t = Layout::V2)]
+    repo_version: Layout,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum Layout {
+    V1,
+    V2,
+}
+
+pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
+    let (ws, settings) = ctx.workspace()?;
+    let stage = settings
+        .stage(&args.stage)
+        .ok_or_else(|| Error::UnknownStage {
+            name: args.stage.clone(),
+            known: settings.stages.iter().map(|s| s.name.clone()).collect(),
+        })?;
+    let repo_version = match args.repo_version {
+        Layout::V1 => RepoVersion::V1,
+        Layout::V2 => RepoVersion::V2,
+    };
+    let opts = Options {
+        stage,
+        repo_version,
+    };
+    let catalogue = match registry::build(&ws, &settings, &opts) {
+        Ok(catalogue) => catalogue,
+        Err(err) => {
+            if let Error::ValidationFailed { report } = &err {
+                super::validate::print_text(ctx, report);
+            }
+            return Err(err);
+        }
+    };
+    for note in &catalogue.notes {
+        let message = format!("{}: {}", note.extension, note.message);
+        match note.level {
+            NoteLevel::Warning => ctx.out.warn(&message),
+            NoteLevel::Info => ctx.out.note(&message),
+        }
+    }
+    if catalogue.validation_warnings > 0 {
+        ctx.out.note(&format!(
+            "kz validate found {} warning{} (`kz validate` lists them)",
+            catalogue.validation_warnings,
+            plural(catalogue.validation_warnings)
+        ));
+    }
+    let c = catalogue.counts;
+    ctx.out.done(
+        "Built",
+        &format!(
+            "{OUTPUT_DIR}/garden/{} (stage {}, {repo_version}): {} app{}, {} service{}, {} tool{}, {} preview image{}",
+            repo_version.garden_dir(),
+            stage.name,
+            c.apps,
+            plural(c.apps),
+            c.services,
+            plural(c.services),
+            c.tools,
+            plural(c.tools),
+            c.previews,
+            plural(c.previews),
+        ),
+    );
+    Ok(ExitStatus::Success)
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
