@@ -7,6 +7,7 @@ mod corpus;
 mod harness;
 mod new;
 mod package;
+mod registry;
 mod schema;
 mod sync_compose;
 mod validate;
