@@ -55,6 +55,21 @@ pub enum Error {
     },
     #[error("`{path}` is a symbolic link; kz does not follow symlinked extension folders")]
     Symlink { path: PathBuf },
+    #[error("no registry to serve at `{path}`")]
+    NoRegistry { path: PathBuf },
+    #[error("cannot listen on {addr}")]
+    Listen {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{path}`: {message}")]
+    Certificate { path: PathBuf, message: String },
+    #[error("cannot start the server runtime")]
+    Runtime {
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{}; nothing was written", validation_summary(.report))]
     ValidationFailed {
         report: Box<crate::validate::Report>,
@@ -110,6 +125,10 @@ impl Error {
             Error::TooLarge { .. } => {
                 Some("kz reads manifest and compose files up to 4 MiB".to_owned())
             }
+            Error::NoRegistry { .. } => Some("build it first with `kz build-registry`".to_owned()),
+            Error::Listen { source, .. } if source.kind() == std::io::ErrorKind::AddrInUse => {
+                Some("another program uses that port; pick another with --port".to_owned())
+            }
             Error::UnknownStage { known, .. } => Some(format!(
                 "known stages: {} (kz.yaml `stages` defines more)",
                 known.join(", ")
@@ -123,7 +142,11 @@ impl Error {
 
     pub fn exit_status(&self) -> ExitStatus {
         match self {
-            Error::Write { .. } | Error::Busy { .. } => ExitStatus::Environment,
+            Error::Write { .. }
+            | Error::Listen { .. }
+            | Error::Certificate { .. }
+            | Error::Runtime { .. }
+            | Error::Busy { .. } => ExitStatus::Environment,
             Error::ValidationFailed { .. } => ExitStatus::Failure,
             _ => ExitStatus::Usage,
         }

@@ -17,6 +17,7 @@ pub mod package;
 pub mod par;
 pub mod registry;
 pub mod scaffold;
+pub mod serve;
 pub mod settings;
 pub mod sync;
 pub mod validate;

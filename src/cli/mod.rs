@@ -8,6 +8,7 @@ mod list;
 mod new;
 mod output;
 mod package;
+mod serve_registry;
 mod sync_compose;
 mod validate;
 
@@ -66,6 +67,8 @@ enum Command {
     Package(package::Args),
     /// Remove build artifacts (--deps: dependencies, --all: both, --dist: also dist/).
     Clean(clean::Args),
+    /// Serve build/kamiwaza-extension-registry/ over HTTPS (self-signed) for a Kamiwaza instance.
+    ServeRegistry(serve_registry::Args),
     /// Write the extension catalogue (apps.json, tools.json, previews) to build/.
     BuildRegistry(build_registry::Args),
 }
@@ -134,6 +137,7 @@ pub fn main() -> u8 {
         Command::Clean(args) => clean::run(&args, &ctx),
         Command::BuildRegistry(args) => build_registry::run(&args, &ctx),
         Command::Package(args) => package::run(&args, &ctx),
+        Command::ServeRegistry(args) => serve_registry::run(&args, &ctx),
     };
     match result {
         Ok(status) => status.code(),

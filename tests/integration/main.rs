@@ -9,6 +9,7 @@ mod new;
 mod package;
 mod registry;
 mod schema;
+mod serve;
 mod sync_compose;
 mod validate;
 mod version_and_list;

@@ -1,0 +1,177 @@
+//! `kz serve-registry [--port 58888] [--host 0.0.0.0] [--http]`: serve
+//! build/kamiwaza-extension-registry/ to a Kamiwaza instance, over HTTPS with a self-signed
+//! certificate kept in build/kz-serve/ (outside the served folder). Progress and the access log
+//! go to stderr; the two lines to paste into Kamiwaza's env.sh go to stdout. Ctrl-C (or SIGTERM)
+//! stops it gracefully with exit 0.
+
+use super::Context;
+use crate::error::Error;
+use crate::exit::ExitStatus;
+use crate::registry::OUTPUT_DIR;
+use crate::serve::{self, CertAction, Server};
+use crate::workspace::Workspace;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Port to listen on (0: any free port, printed at start).
+    #[arg(long, default_value_t = 58888)]
+    port: u16,
+    /// Address or host name to listen on (0.0.0.0: every interface).
+    #[arg(long, default_value = "0.0.0.0")]
+    host: String,
+    /// Plain HTTP instead of HTTPS.
+    #[arg(long)]
+    http: bool,
+}
+
+pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
+    let ws = Workspace::discover(&ctx.cwd)?;
+    let registry = ws.root.join(OUTPUT_DIR);
+    if !registry.is_dir() {
+        return Err(Error::NoRegistry { path: registry });
+    }
+    let tls = if args.http {
+        None
+    } else {
+        let names = serve::certificate_names(&args.host);
+        let (tls, info) = serve::load_or_create(&serve::cert_dir(&ws.root), &names)?;
+        let cert = rel(&ws.root, &info.cert);
+        match info.action {
+            CertAction::Reused => ctx.out.status(&format!("Using certificate {cert}")),
+            CertAction::Created => ctx.out.done(
+                "Created",
+                &format!("self-signed certificate {cert} for {}", names.join(", ")),
+            ),
+            CertAction::Replaced(why) => ctx.out.done(
+                "Replaced",
+                &format!("certificate {cert} ({why}) for {}", names.join(", ")),
+            ),
+        }
+        Some(tls)
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| Error::Runtime { source })?;
+    let result = runtime.block_on(async {
+        // listen for the signals before announcing the server, so an early Ctrl-C stops it too
+        let stop = stop_signal().map_err(|source| Error::Runtime { source })?;
+        let server = Server::bind(&registry, &args.host, args.port, tls).await?;
+        announce(ctx, &ws.root, &server, &args.host);
+        let out = ctx.out;
+        let server = server.with_access_log(move |a| {
+            out.status(&format!(
+                "{} {} {} {}",
+                a.peer.ip(),
+                a.method,
+                a.target,
+                a.status
+            ));
+        });
+        server.run(stop).await;
+        Ok::<_, Error>(())
+    });
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    result?;
+    ctx.out.status("Stopped.");
+    Ok(ExitStatus::Success)
+}
+
+fn rel(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+/// The URLs, the catalogue files found and the env lines (stdout) for Kamiwaza.
+fn announce(ctx: &Context, root: &Path, server: &Server, host: &str) {
+    let scheme = if server.is_https() { "https" } else { "http" };
+    let addr = server.local_addr();
+    let base = format!("{scheme}://{}", url_host(host, addr));
+    ctx.out.done(
+        "Serving",
+        &format!(
+            "{OUTPUT_DIR} over {} on {addr}",
+            scheme.to_ascii_uppercase()
+        ),
+    );
+    for (label, rel) in catalogue_files(server.root()) {
+        ctx.out.status(&format!("  {label:<6} {base}/{rel}"));
+    }
+    if server.is_https() {
+        ctx.out.note(&format!(
+            "the certificate is self-signed: trust {} on the client, or let it skip verification",
+            rel_cert(root)
+        ));
+    }
+    ctx.out.status("Paste into Kamiwaza's env.sh:");
+    ctx.out.data("export KAMIWAZA_EXTENSION_STAGE=LOCAL");
+    ctx.out.data(&format!(
+        "export KAMIWAZA_EXTENSION_LOCAL_STAGE_URL=\"{base}\""
+    ));
+    ctx.out.status("Press Ctrl-C to stop.");
+}
+
+fn rel_cert(root: &Path) -> String {
+    rel(root, &serve::cert_dir(root).join(serve::CERT_FILE))
+}
+
+/// The host to put in URLs: the one asked for, `localhost` for a wildcard bind, IPv6 in brackets.
+fn url_host(host: &str, addr: SocketAddr) -> String {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let port = addr.port();
+    match bare.parse::<std::net::IpAddr>() {
+        Ok(ip) if ip.is_unspecified() => format!("localhost:{port}"),
+        Ok(std::net::IpAddr::V6(ip)) => format!("[{ip}]:{port}"),
+        Ok(ip) => format!("{ip}:{port}"),
+        Err(_) => format!("{bare}:{port}"),
+    }
+}
+
+/// `garden/<version>/{apps,tools}.json` files present in the registry, sorted.
+fn catalogue_files(registry: &Path) -> Vec<(&'static str, String)> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(registry.join("garden")) else {
+        return found;
+    };
+    let mut versions: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+        .collect();
+    versions.sort();
+    for version in versions {
+        for (label, file) in [("Apps:", "apps.json"), ("Tools:", "tools.json")] {
+            if registry.join("garden").join(&version).join(file).is_file() {
+                found.push((label, format!("garden/{version}/{file}")));
+            }
+        }
+    }
+    found
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM. The handlers are installed now, not on first poll.
+#[cfg(unix)]
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    })
+}
+
+#[cfg(not(unix))]
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    let mut ctrl_c = tokio::signal::windows::ctrl_c()?;
+    Ok(async move {
+        ctrl_c.recv().await;
+    })
+}
