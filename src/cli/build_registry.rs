@@ -22,6 +22,17 @@ enum Layout {
     V2,
 }
 
+/// Build with the defaults (stage dev, layout v2), as `kz package` does when nothing is built yet.
+pub(crate) fn run_default(ctx: &Context) -> Result<ExitStatus, Error> {
+    run(
+        &Args {
+            stage: "dev".to_owned(),
+            repo_version: Layout::V2,
+        },
+        ctx,
+    )
+}
+
 pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
     let (ws, settings) = ctx.workspace()?;
     let stage = settings

@@ -9,7 +9,7 @@ use crate::workspace::Workspace;
 use std::path::PathBuf;
 
 /// The registry folder's name, inside build/ and at the archive root.
-pub(crate) const REGISTRY_DIR: &str = "kamiwaza-extension-registry";
+pub(crate) use crate::registry::OUTPUT_NAME as REGISTRY_DIR;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -20,12 +20,14 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
     let ws = Workspace::discover(&ctx.cwd)?;
-    let registry = ws.root.join("build").join(REGISTRY_DIR);
+    let registry = ws.root.join(crate::registry::OUTPUT_DIR);
     if !registry.is_dir() {
-        return Err(Error::invalid(
-            &registry,
-            "no registry to package yet; build it first with `kz build-registry`",
-        ));
+        ctx.out
+            .note("no registry built yet; running `kz build-registry` (stage dev, v2) first");
+        let status = super::build_registry::run_default(ctx)?;
+        if status != ExitStatus::Success {
+            return Ok(status);
+        }
     }
     let out = args
         .out

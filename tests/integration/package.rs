@@ -101,9 +101,96 @@ fn same_inputs_same_bytes_and_no_secrets() {
 }
 
 #[test]
-fn without_a_registry_it_says_what_to_run() {
+fn without_a_registry_it_builds_one_first() {
     let ws = Ws::new();
-    ws.write("apps/.keep", "");
-    ws.kz(&["package"]).code(2).stderr_has("kz build-registry");
+    ws.kz(&["new", "tool", "tool-pack"]).code(0);
+    // Secrets inside an extension must never travel, whatever the catalogue build copies.
+    ws.write("tools/tool-pack/.env", "TOKEN=secret\n")
+        .write(
+            "tools/tool-pack/server.key",
+            "-----BEGIN PRIVATE KEY-----\n",
+        )
+        .write("tools/tool-pack/images/.env", "TOKEN=secret\n");
+    let run = ws.kz(&["package"]);
+    run.code(0).stderr_has("running `kz build-registry`");
+    let names = entries(&run.stdout);
+    assert!(
+        names
+            .iter()
+            .any(|(p, _)| p == "kamiwaza-extension-registry/garden/v2/tools.json"),
+        "{names:?}"
+    );
+    assert!(
+        !names
+            .iter()
+            .any(|(p, _)| p.ends_with("/.env") || p.ends_with(".key")),
+        "{names:?}"
+    );
+    let bytes = std::fs::read(run.stdout.trim()).expect("archive");
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(bytes.as_slice())
+        .read_to_string(&mut text)
+        .ok();
+    assert!(!text.contains("TOKEN=secret") && !text.contains("PRIVATE KEY"));
+}
+
+#[cfg(unix)]
+#[test]
+fn kill_9_while_packing_leaves_earlier_archives_whole() {
+    let ws = Ws::new();
+    registry(&ws);
+    let first = ws.kz(&["package", "--out", "out"]);
+    first.code(0);
+    let earlier = first.stdout.trim().to_owned();
+    let before = std::fs::read(&earlier).expect("archive");
+    // A large, poorly compressible file keeps kz busy long enough to be killed mid-stream.
+    let mut noise = Vec::with_capacity(64 << 20);
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    while noise.len() < 64 << 20 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        noise.extend_from_slice(&x.to_le_bytes());
+    }
+    ws.write(
+        "build/kamiwaza-extension-registry/garden/v2/docker-images/big.tar",
+        noise,
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1100)); // a new archive name
+    let mut child = std::process::Command::new(crate::harness::KZ)
+        .args(["package", "--out", "out"])
+        .current_dir(ws.path("."))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    child.kill().expect("kill -9");
+    child.wait().expect("wait");
+    assert_eq!(
+        std::fs::read(&earlier).expect("earlier archive"),
+        before,
+        "earlier archive changed"
+    );
+    let finished: Vec<String> = std::fs::read_dir(ws.path("out"))
+        .expect("ls")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tar.gz"))
+        .collect();
+    assert_eq!(
+        finished.len(),
+        1,
+        "a half-written archive got a final name: {finished:?}"
+    );
+}
+
+#[test]
+fn an_invalid_workspace_packs_nothing() {
+    let ws = Ws::new();
+    ws.write("tools/tool-bad/kamiwaza.json", "{\"name\": \"tool-bad\"}");
+    ws.kz(&["package"])
+        .code(1)
+        .stdout_has("metadata/required-field");
     assert!(!ws.exists("dist"));
 }
