@@ -56,6 +56,15 @@ pub fn write_if_changed(path: &Path, contents: &[u8]) -> Result<bool> {
 /// git's defaults, kz trades power-loss durability of generated files for speed.)
 /// The file keeps the permissions of the file it replaces.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
+    write_via_temp(path, contents, false)
+}
+
+/// Like `write_atomic`, for secrets: the file is owner-only (0600) from the moment it exists.
+pub fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
+    write_via_temp(path, contents, true)
+}
+
+fn write_via_temp(path: &Path, contents: &[u8], private: bool) -> Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -65,11 +74,14 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
         .tempfile_in(dir)
         .map_err(|e| Error::write(path, e))?;
     tmp.write_all(contents).map_err(|e| Error::write(path, e))?;
-    match std::fs::metadata(path) {
-        Ok(meta) => tmp.as_file().set_permissions(meta.permissions()),
-        Err(_) => set_new_file_mode(tmp.as_file()),
+    // The temp file is already 0600, which a private file keeps.
+    if !private {
+        match std::fs::metadata(path) {
+            Ok(meta) => tmp.as_file().set_permissions(meta.permissions()),
+            Err(_) => set_new_file_mode(tmp.as_file()),
+        }
+        .map_err(|e| Error::write(path, e))?;
     }
-    .map_err(|e| Error::write(path, e))?;
     tmp.persist(path).map_err(|e| Error::write(path, e.error))?;
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! `kz build-registry [--stage NAME] [--repo-version v1|v2]`.
 
+use super::output::count;
 use super::Context;
 use crate::compose::NoteLevel;
 use crate::error::Error;
@@ -67,35 +68,22 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
     }
     if catalogue.validation_warnings > 0 {
         ctx.out.note(&format!(
-            "kz validate found {} warning{} (`kz validate` lists them)",
-            catalogue.validation_warnings,
-            plural(catalogue.validation_warnings)
+            "kz validate found {} (`kz validate` lists them)",
+            count(catalogue.validation_warnings, "warning")
         ));
     }
     let c = catalogue.counts;
     ctx.out.done(
         "Built",
         &format!(
-            "{OUTPUT_DIR}/garden/{} (stage {}, {repo_version}): {} app{}, {} service{}, {} tool{}, {} preview image{}",
+            "{OUTPUT_DIR}/garden/{} (stage {}, {repo_version}): {}, {}, {}, {}",
             repo_version.garden_dir(),
             stage.name,
-            c.apps,
-            plural(c.apps),
-            c.services,
-            plural(c.services),
-            c.tools,
-            plural(c.tools),
-            c.previews,
-            plural(c.previews),
+            count(c.apps, "app"),
+            count(c.services, "service"),
+            count(c.tools, "tool"),
+            count(c.previews, "preview image"),
         ),
     );
     Ok(ExitStatus::Success)
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
 }

@@ -1,5 +1,6 @@
 //! `kz clean [--deps | --all | --dist] [--dry-run]`.
 
+use super::output::count;
 use super::Context;
 use crate::clean::{self, Scope};
 use crate::error::Error;
@@ -45,12 +46,16 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
     let total: u64 = targets.iter().map(|t| t.bytes).sum();
     let size = human(total);
     if args.dry_run {
-        ctx.out
-            .status(&format!("would remove {} item(s), {size}", targets.len()));
+        ctx.out.status(&format!(
+            "would remove {}, {size}",
+            count(targets.len(), "item")
+        ));
     } else {
         clean::remove(&targets)?;
-        ctx.out
-            .done("Removed", &format!("{} item(s), {size}", targets.len()));
+        ctx.out.done(
+            "Removed",
+            &format!("{}, {size}", count(targets.len(), "item")),
+        );
     }
     Ok(ExitStatus::Success)
 }

@@ -10,6 +10,11 @@ const NOTE: Style = AnsiColor::Cyan.on_default().bold();
 const OK: Style = AnsiColor::Green.on_default().bold();
 const DIM: Style = Style::new().dimmed();
 
+/// `1 error`, `3 errors`: a count with its noun, for summaries.
+pub(crate) fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct Output {
     quiet: bool,

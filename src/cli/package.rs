@@ -8,9 +8,6 @@ use crate::package;
 use crate::workspace::Workspace;
 use std::path::PathBuf;
 
-/// The registry folder's name, inside build/ and at the archive root.
-pub(crate) use crate::registry::OUTPUT_NAME as REGISTRY_DIR;
-
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// Where to write the archive (default: dist/ at the workspace root).
@@ -35,7 +32,7 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
         .map_or_else(|| ws.root.join("dist"), |o| ctx.cwd.join(o));
     let stamp = jiff::Zoned::now().strftime("%Y%m%d-%H%M%S").to_string();
     let archive = out.join(format!("kamiwaza-registry-{stamp}.tar.gz"));
-    let packed = package::pack(&registry, REGISTRY_DIR, &archive)?;
+    let packed = package::pack(&registry, crate::registry::OUTPUT_NAME, &archive)?;
     for s in &packed.skipped {
         ctx.out.warn(&format!("left out {}: {}", s.path, s.reason));
     }

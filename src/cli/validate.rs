@@ -1,5 +1,6 @@
 //! `kz validate [NAME...] [--strict] [--format text|json|github] [--list-rules]`.
 
+use super::output::count;
 use super::Context;
 use crate::error::Error;
 use crate::exit::ExitStatus;
@@ -87,15 +88,14 @@ pub(crate) fn print_text(ctx: &Context, report: &Report) {
         ));
     }
     let (e, w, n) = (report.errors(), report.warnings(), report.extensions);
-    let plural = |k: usize, word: &str| format!("{k} {word}{}", if k == 1 { "" } else { "s" });
     let summary = if e == 0 && w == 0 {
-        format!("{} valid", plural(n, "extension"))
+        format!("{} valid", count(n, "extension"))
     } else {
         format!(
             "{}, {} in {}",
-            plural(e, "error"),
-            plural(w, "warning"),
-            plural(n, "extension")
+            count(e, "error"),
+            count(w, "warning"),
+            count(n, "extension")
         )
     };
     ctx.out.status(&summary);

@@ -6,7 +6,6 @@
 use crate::error::{Error, Result};
 use crate::fsx;
 use rcgen::{CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, KeyPair};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio_rustls::rustls::client::danger::ServerCertVerifier;
@@ -202,13 +201,7 @@ fn create_private_dir(dir: &Path) -> Result<()> {
 
 /// Write a secret atomically; the file is 0600 from its creation (a temp file) to its rename.
 fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".kz-tmp-")
-        .tempfile_in(dir)
-        .map_err(|e| Error::write(path, e))?;
-    tmp.write_all(contents).map_err(|e| Error::write(path, e))?;
-    tmp.persist(path).map_err(|e| Error::write(path, e.error))?;
+    crate::fsx::write_private(path, contents)?;
     restrict(path)
 }
 

@@ -17,19 +17,19 @@
 use super::{code, imagefmt, read_problem, Sink};
 use crate::compose::{APPGARDEN_FILE, DEV_FILE};
 use crate::fsx;
-use crate::manifest::{Manifest, FILE_NAME};
-use crate::settings::Settings;
-use crate::workspace::{Extension, Kind};
+use crate::manifest::Manifest;
+use crate::workspace::Kind;
 use crate::yaml::{self, LoadLimits, Mark, Node, Value, YamlError};
 
 const HOST: &str = "host.docker.internal";
 
 /// Check the extension's App Garden compose file.
-pub(crate) fn check(sink: &mut Sink<'_>, _settings: &Settings) {
+/// Run the compose rules. `manifest` is the extension's kamiwaza.json, when it parsed.
+pub(crate) fn check(sink: &mut Sink<'_>, manifest: Option<&Manifest>) {
     let ext = sink.extension;
     let path = ext.file(APPGARDEN_FILE);
     if !path.is_file() {
-        missing_file(sink);
+        missing_file(sink, manifest);
         return;
     }
     let text = match fsx::read_text(&path, fsx::MAX_TEXT_FILE) {
@@ -62,7 +62,7 @@ pub(crate) fn check(sink: &mut Sink<'_>, _settings: &Settings) {
 
 /// No App Garden file. Apps and services: `metadata/appgarden-missing` covers it. Tools: the
 /// catalogue build embeds the App Garden form of the dev file, or deploys the `image` alone.
-fn missing_file(sink: &mut Sink<'_>) {
+fn missing_file(sink: &mut Sink<'_>, manifest: Option<&Manifest>) {
     let ext = sink.extension;
     if ext.kind != Kind::Tool {
         return;
@@ -72,7 +72,7 @@ fn missing_file(sink: &mut Sink<'_>) {
                        generate from docker-compose.yml, unchecked; run `kz sync-compose` to write it, so it is checked"
             .to_owned();
         sink.push("compose/appgarden-missing", APPGARDEN_FILE, None, message);
-    } else if has_image_key(ext) {
+    } else if manifest.is_some_and(|m| m.get("image").is_some()) {
         let message =
             "no compose file: this tool is deployed from the `image` in kamiwaza.json alone, \
                        so the compose checks do not apply"
@@ -80,10 +80,6 @@ fn missing_file(sink: &mut Sink<'_>) {
         sink.push("compose/missing", APPGARDEN_FILE, None, message);
     }
     // Neither a compose file nor an image: `metadata/tool-image-or-compose`.
-}
-
-fn has_image_key(ext: &Extension) -> bool {
-    Manifest::load(&ext.file(FILE_NAME)).is_ok_and(|m| m.get("image").is_some())
 }
 
 fn yaml_problem(e: &YamlError) -> (Option<u32>, String) {

@@ -33,7 +33,7 @@ use std::path::Path;
 
 /// One extension as the catalogue sees it: only the fields the gate compares (so memory stays
 /// flat however large the manifests are).
-struct Entry<'w> {
+pub(crate) struct Entry<'w> {
     ext: &'w Extension,
     name: Option<(String, Option<u32>)>,
     /// The preview, unless absent or "no preview" (`""`, `"null"`), as build-registry reads it.
@@ -42,7 +42,11 @@ struct Entry<'w> {
 
 impl<'w> Entry<'w> {
     fn load(ext: &'w Extension) -> Option<Self> {
-        let manifest = Manifest::load(&ext.file(FILE_NAME)).ok()?;
+        Entry::from_manifest(ext, &Manifest::load(&ext.file(FILE_NAME)).ok()?)
+    }
+
+    /// The fields the gate compares, from a kamiwaza.json already read (`None` unless an object).
+    pub(crate) fn from_manifest(ext: &'w Extension, manifest: &Manifest) -> Option<Self> {
         manifest.object()?;
         let field = |key: &str| {
             manifest
@@ -79,13 +83,26 @@ impl<'w> Entry<'w> {
     }
 }
 
-/// Run the cross-extension checks for the `chosen` extensions of `ws`.
-pub(crate) fn check_workspace(ws: &Workspace, chosen: &[&Extension]) -> Vec<Finding> {
-    let all: Vec<&Extension> = ws.extensions.iter().collect();
-    let entries: Vec<Entry<'_>> = crate::par::map(&all, |ext| Entry::load(ext))
-        .into_iter()
-        .flatten()
+/// Run the cross-extension checks for the `chosen` extensions of `ws`. `known` holds the entries
+/// already read for the chosen extensions; the others are read here.
+pub(crate) fn check_workspace<'w>(
+    ws: &'w Workspace,
+    chosen: &[&'w Extension],
+    known: Vec<Entry<'w>>,
+) -> Vec<Finding> {
+    let chosen_paths: std::collections::HashSet<&Path> =
+        chosen.iter().map(|e| e.path.as_path()).collect();
+    let rest: Vec<&Extension> = ws
+        .extensions
+        .iter()
+        .filter(|e| !chosen_paths.contains(e.path.as_path()))
         .collect();
+    let mut entries = known;
+    entries.extend(
+        crate::par::map(&rest, |ext| Entry::load(ext))
+            .into_iter()
+            .flatten(),
+    );
     let index = Index::build(&entries);
     let by_path: HashMap<&std::path::Path, &Entry<'_>> =
         entries.iter().map(|e| (e.ext.path.as_path(), e)).collect();

@@ -140,19 +140,21 @@ const TYPED: [(&str, Type); 12] = [
 
 /// Check the extension's kamiwaza.json (and, for apps and services, that the App Garden file
 /// exists and is not blank).
-pub(crate) fn check(sink: &mut Sink<'_>, settings: &Settings) {
+/// Run the metadata rules; returns the kamiwaza.json it read (when it parsed), so the compose
+/// rules and the catalogue gate need not read it again.
+pub(crate) fn check(sink: &mut Sink<'_>, settings: &Settings) -> Option<Manifest> {
     let ext = sink.extension;
     if ext.kind != Kind::Tool {
         appgarden_file(sink);
     }
-    let Some(manifest) = load(sink) else { return };
+    let manifest = load(sink)?;
     let Some(obj) = manifest.object() else {
         let message = format!(
             "kamiwaza.json must be a JSON object, got {}",
             describe(&manifest.doc)
         );
         sink.push("metadata/not-object", FILE_NAME, Some(1), message);
-        return;
+        return Some(manifest);
     };
     let mut c = Checker {
         sink,
@@ -180,6 +182,7 @@ pub(crate) fn check(sink: &mut Sink<'_>, settings: &Settings) {
     c.template_type();
     c.name_prefix();
     c.tool_image_or_compose();
+    Some(manifest)
 }
 
 fn appgarden_file(sink: &mut Sink<'_>) {

@@ -126,14 +126,23 @@ impl<'a> Sink<'a> {
 /// look at every extension of the workspace, as the catalogue gate does.
 pub fn validate(ws: &Workspace, chosen: &[&Extension], settings: &Settings) -> Report {
     let mut findings = Vec::new();
+    // Each kamiwaza.json is read once: the metadata rules hand it to the compose rules and keep
+    // what the catalogue gate compares.
     let per_extension = crate::par::map(chosen, |ext| {
         let mut sink = Sink::new(ext, &ws.root);
-        metadata::check(&mut sink, settings);
-        compose::check(&mut sink, settings);
-        sink.findings
+        let manifest = metadata::check(&mut sink, settings);
+        compose::check(&mut sink, manifest.as_ref());
+        let entry = manifest
+            .as_ref()
+            .and_then(|m| gate::Entry::from_manifest(ext, m));
+        (sink.findings, entry)
     });
-    findings.extend(per_extension.into_iter().flatten());
-    findings.extend(gate::check_workspace(ws, chosen));
+    let mut known = Vec::new();
+    for (found, entry) in per_extension {
+        findings.extend(found);
+        known.extend(entry);
+    }
+    findings.extend(gate::check_workspace(ws, chosen, known));
     sort_findings(&mut findings, chosen);
     for skipped in &ws.skipped {
         findings.push(Finding {

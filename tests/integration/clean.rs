@@ -28,7 +28,7 @@ fn dry_run_lists_and_removes_nothing() {
         .stdout_has(".venv/\n")
         .stdout_has("apps/a/frontend/node_modules/\n");
     assert!(
-        run.stderr.contains("would remove 6 item(s)"),
+        run.stderr.contains("would remove 6 items"),
         "{}",
         run.stderr
     );

@@ -232,6 +232,14 @@ async fn raw_get(ws: &Ws, served: &Served, target: &str) -> (u16, String) {
     (status, text)
 }
 
+/// GET `path` (relative to the served root) with `http`.
+async fn get(http: &reqwest::Client, served: &Served, path: &str) -> reqwest::Response {
+    http.get(format!("{}/{path}", served.url))
+        .send()
+        .await
+        .expect("GET")
+}
+
 #[track_caller]
 fn assert_cors(headers: &reqwest::header::HeaderMap) {
     for (name, value) in CORS {
@@ -295,11 +303,7 @@ async fn catalogue_files_are_served_with_their_content_types_and_cors_headers() 
         ("garden/v2/%61pps.json", "application/json", b"[]".to_vec()),
     ];
     for (path, content_type, body) in cases {
-        let resp = http
-            .get(format!("{}/{path}", served.url))
-            .send()
-            .await
-            .expect("GET");
+        let resp = get(&http, &served, path).await;
         assert_eq!(resp.status(), 200, "{path}");
         assert_eq!(resp.headers()["content-type"], content_type, "{path}");
         assert_eq!(
@@ -342,11 +346,7 @@ async fn catalogue_files_are_served_with_their_content_types_and_cors_headers() 
     assert_cors(post.headers());
 
     for missing in ["", "garden/v2", "garden/v2/", "garden/v2/nope.json"] {
-        let resp = http
-            .get(format!("{}/{missing}", served.url))
-            .send()
-            .await
-            .expect("GET");
+        let resp = get(&http, &served, missing).await;
         assert_eq!(resp.status(), 404, "/{missing}: no listings, no such file");
         assert_cors(resp.headers());
     }
@@ -404,20 +404,12 @@ async fn traversal_attempts_are_refused() {
     {
         let http = client(&ws);
         for path in ["garden/v2/escape.json", "up/kz.yaml"] {
-            let resp = http
-                .get(format!("{}/{path}", served.url))
-                .send()
-                .await
-                .expect("GET");
+            let resp = get(&http, &served, path).await;
             assert_eq!(resp.status(), 404, "{path}");
             let body = resp.text().await.expect("body");
             assert!(!body.contains(OUTSIDE), "{path} escaped: {body}");
         }
-        let alias = http
-            .get(format!("{}/alias.json", served.url))
-            .send()
-            .await
-            .expect("GET");
+        let alias = get(&http, &served, "alias.json").await;
         assert_eq!(alias.status(), 200, "a link inside the registry is fine");
     }
 }
@@ -464,11 +456,7 @@ async fn the_private_key_is_unreachable() {
     }
     let http = client(&ws);
     for path in ["garden/v2/server.key", "garden/key.json", ".env"] {
-        let resp = http
-            .get(format!("{}/{path}", served.url))
-            .send()
-            .await
-            .expect("GET");
+        let resp = get(&http, &served, path).await;
         assert_eq!(resp.status(), 404, "{path}");
     }
 }

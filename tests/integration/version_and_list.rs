@@ -54,3 +54,19 @@ fn list_table_and_json() {
     assert_eq!(rows[1]["type"], "tool");
     assert_eq!(rows[1]["version"], serde_json::Value::Null);
 }
+
+#[test]
+fn directory_flag_runs_as_if_started_there() {
+    let ws = Ws::new();
+    ws.write(
+        "elsewhere/apps/chat/kamiwaza.json",
+        "{\"name\": \"chat\", \"version\": \"1.0.0\"}",
+    );
+    ws.write("here/.keep", "");
+    ws.kz_in("here", &["list"])
+        .code(2)
+        .stderr_has("no kz workspace found");
+    ws.kz_in("here", &["-C", "../elsewhere", "list"])
+        .code(0)
+        .stdout_has("apps/chat");
+}
