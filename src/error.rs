@@ -78,6 +78,18 @@ pub enum Error {
     UnknownStage { name: String, known: Vec<String> },
     #[error("another kz is writing `{path}`")]
     Busy { path: PathBuf },
+    #[error("cannot reach the Docker engine at {host}")]
+    EngineUnreachable {
+        host: String,
+        #[source]
+        source: Box<bollard::errors::Error>,
+    },
+    #[error("the Docker engine failed to {doing}")]
+    Engine {
+        doing: String,
+        #[source]
+        source: Box<bollard::errors::Error>,
+    },
 }
 
 fn validation_summary(report: &crate::validate::Report) -> String {
@@ -136,6 +148,10 @@ impl Error {
             Error::Busy { .. } => {
                 Some("wait for the other run to finish, then try again".to_owned())
             }
+            Error::EngineUnreachable { .. } => Some(
+                "start the engine (`dockerd`, or Docker Desktop) or point DOCKER_HOST at one"
+                    .to_owned(),
+            ),
             _ => None,
         }
     }
@@ -146,7 +162,9 @@ impl Error {
             | Error::Listen { .. }
             | Error::Certificate { .. }
             | Error::Runtime { .. }
-            | Error::Busy { .. } => ExitStatus::Environment,
+            | Error::Busy { .. }
+            | Error::EngineUnreachable { .. }
+            | Error::Engine { .. } => ExitStatus::Environment,
             Error::ValidationFailed { .. } => ExitStatus::Failure,
             _ => ExitStatus::Usage,
         }

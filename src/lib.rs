@@ -7,6 +7,7 @@ pub mod bump;
 pub mod clean;
 pub mod cli;
 pub mod compose;
+pub mod docker;
 pub mod dockerignore;
 pub mod error;
 pub mod exit;
