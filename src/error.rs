@@ -84,6 +84,8 @@ pub enum Error {
         #[source]
         source: Box<bollard::errors::Error>,
     },
+    #[error(transparent)]
+    Kamiwaza(#[from] crate::kamiwaza::KamiwazaError),
     #[error("the Docker engine failed to {doing}")]
     Engine {
         doing: String,
@@ -152,6 +154,7 @@ impl Error {
                 "start the engine (`dockerd`, or Docker Desktop) or point DOCKER_HOST at one"
                     .to_owned(),
             ),
+            Error::Kamiwaza(e) => e.hint(),
             _ => None,
         }
     }
@@ -166,6 +169,7 @@ impl Error {
             | Error::EngineUnreachable { .. }
             | Error::Engine { .. } => ExitStatus::Environment,
             Error::ValidationFailed { .. } => ExitStatus::Failure,
+            Error::Kamiwaza(e) => e.exit_status(),
             _ => ExitStatus::Usage,
         }
     }

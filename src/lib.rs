@@ -13,6 +13,7 @@ pub mod error;
 pub mod exit;
 pub mod fsx;
 pub mod imageref;
+pub mod kamiwaza;
 pub mod manifest;
 pub mod package;
 pub mod par;

@@ -4,6 +4,7 @@
 mod build_registry;
 mod bump;
 mod clean;
+mod kamiwaza;
 mod list;
 mod new;
 mod output;
@@ -71,6 +72,8 @@ enum Command {
     ServeRegistry(serve_registry::Args),
     /// Write the extension catalogue (apps.json, tools.json, previews) to build/.
     BuildRegistry(build_registry::Args),
+    /// Push templates to a running Kamiwaza, or list the ones it has.
+    Kamiwaza(kamiwaza::Args),
 }
 
 /// What every command gets: where it runs, the environment and the output streams.
@@ -138,6 +141,7 @@ pub fn main() -> u8 {
         Command::BuildRegistry(args) => build_registry::run(&args, &ctx),
         Command::Package(args) => package::run(&args, &ctx),
         Command::ServeRegistry(args) => serve_registry::run(&args, &ctx),
+        Command::Kamiwaza(args) => kamiwaza::run(&args, &ctx),
     };
     match result {
         Ok(status) => status.code(),

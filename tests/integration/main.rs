@@ -5,6 +5,7 @@ mod bad_input;
 mod clean;
 mod corpus;
 mod harness;
+mod kamiwaza;
 mod new;
 mod package;
 mod registry;
