@@ -7,7 +7,9 @@
 #      busybox:latest        FROM scratch + Debian's busybox-static (with httpd)
 #      python:3.11-slim      debootstrap bookworm minbase + python3, pytest, fastapi, uvicorn
 #    The Python root file system is cached as target/kz-ci/python-rootfs.tar.
-#  * makes a virtualenv with moto's S3 server (target/kz-ci/moto) for the publish tests.
+#  * makes a virtualenv with moto's S3 server (target/kz-ci/moto) for the publish tests;
+#  * downloads setuptools and wheel into target/kz-ci/wheelhouse, so the package-libs tests build
+#    a wheel offline (pip's isolated build installs them from there: PIP_NO_INDEX, PIP_FIND_LINKS).
 #
 # Safe to run again: every step checks before it acts. Prints what it does on stderr.
 set -euo pipefail
@@ -90,6 +92,12 @@ if [ ! -x "$CI_DIR/moto/bin/moto_server" ]; then
     python3 -m venv "$CI_DIR/moto"
     "$CI_DIR/moto/bin/pip" install -q "moto[server]" >"$CI_DIR/pip.log" 2>&1 \
         || { say "pip install moto[server] failed:"; tail -20 "$CI_DIR/pip.log" >&2; exit 1; }
+fi
+
+if ! ls "$CI_DIR"/wheelhouse/setuptools-*.whl "$CI_DIR"/wheelhouse/wheel-*.whl >/dev/null 2>&1; then
+    say "downloading setuptools and wheel into $CI_DIR/wheelhouse"
+    python3 -m pip download -q -d "$CI_DIR/wheelhouse" setuptools wheel >"$CI_DIR/pip-wheelhouse.log" 2>&1 \
+        || { say "pip download setuptools wheel failed:"; tail -20 "$CI_DIR/pip-wheelhouse.log" >&2; exit 1; }
 fi
 
 say "ready: $($DOCKER version --format 'engine {{.Server.Version}}, API {{.Server.APIVersion}}')"

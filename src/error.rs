@@ -86,6 +86,8 @@ pub enum Error {
     },
     #[error(transparent)]
     Kamiwaza(#[from] crate::kamiwaza::KamiwazaError),
+    #[error(transparent)]
+    Libs(#[from] crate::libs::LibsError),
     #[error("the Docker engine failed to {doing}")]
     Engine {
         doing: String,
@@ -155,6 +157,7 @@ impl Error {
                     .to_owned(),
             ),
             Error::Kamiwaza(e) => e.hint(),
+            Error::Libs(e) => e.hint(),
             _ => None,
         }
     }
@@ -170,6 +173,7 @@ impl Error {
             | Error::Engine { .. } => ExitStatus::Environment,
             Error::ValidationFailed { .. } => ExitStatus::Failure,
             Error::Kamiwaza(e) => e.exit_status(),
+            Error::Libs(e) => e.exit_status(),
             _ => ExitStatus::Usage,
         }
     }

@@ -14,6 +14,7 @@ pub mod exit;
 pub mod fsx;
 pub mod imageref;
 pub mod kamiwaza;
+pub mod libs;
 pub mod manifest;
 pub mod package;
 pub mod par;

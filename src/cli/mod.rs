@@ -9,6 +9,7 @@ mod list;
 mod new;
 mod output;
 mod package;
+mod package_libs;
 mod serve_registry;
 mod sync_compose;
 mod validate;
@@ -74,6 +75,8 @@ enum Command {
     BuildRegistry(build_registry::Args),
     /// Push templates to a running Kamiwaza, or list the ones it has.
     Kamiwaza(kamiwaza::Args),
+    /// Build the shared libraries: shared/python → wheel, shared/typescript/* → npm pack.
+    PackageLibs(package_libs::Args),
 }
 
 /// What every command gets: where it runs, the environment and the output streams.
@@ -142,6 +145,7 @@ pub fn main() -> u8 {
         Command::Package(args) => package::run(&args, &ctx),
         Command::ServeRegistry(args) => serve_registry::run(&args, &ctx),
         Command::Kamiwaza(args) => kamiwaza::run(&args, &ctx),
+        Command::PackageLibs(args) => package_libs::run(&args, &ctx),
     };
     match result {
         Ok(status) => status.code(),

@@ -8,6 +8,7 @@ mod harness;
 mod kamiwaza;
 mod new;
 mod package;
+mod package_libs;
 mod registry;
 mod schema;
 mod serve;
