@@ -88,6 +88,21 @@ pub enum Error {
     Kamiwaza(#[from] crate::kamiwaza::KamiwazaError),
     #[error(transparent)]
     Libs(#[from] crate::libs::LibsError),
+    #[error("registry {registry}: cannot {doing}")]
+    Registry {
+        registry: String,
+        doing: String,
+        #[source]
+        source: Box<oci_client::errors::OciDistributionError>,
+    },
+    #[error("registry {registry} refused the credentials ({credential}) to {doing}")]
+    RegistryAuth {
+        registry: String,
+        doing: String,
+        credential: &'static str,
+    },
+    #[error("registry {registry}: cannot get credentials: {message}")]
+    Credentials { registry: String, message: String },
     #[error("the Docker engine failed to {doing}")]
     Engine {
         doing: String,
@@ -158,6 +173,14 @@ impl Error {
             ),
             Error::Kamiwaza(e) => e.hint(),
             Error::Libs(e) => e.hint(),
+            Error::RegistryAuth { registry, .. } => Some(format!(
+                "log in with `docker login {registry}` (kz reads the docker CLI's config.json, \
+                 DOCKER_CONFIG, credsStore and credHelpers)"
+            )),
+            Error::Registry { .. } => Some(
+                "transient failures (5xx, timeouts) were retried; check the registry and try again"
+                    .to_owned(),
+            ),
             _ => None,
         }
     }
@@ -170,7 +193,10 @@ impl Error {
             | Error::Runtime { .. }
             | Error::Busy { .. }
             | Error::EngineUnreachable { .. }
-            | Error::Engine { .. } => ExitStatus::Environment,
+            | Error::Engine { .. }
+            | Error::Registry { .. }
+            | Error::RegistryAuth { .. }
+            | Error::Credentials { .. } => ExitStatus::Environment,
             Error::ValidationFailed { .. } => ExitStatus::Failure,
             Error::Kamiwaza(e) => e.exit_status(),
             Error::Libs(e) => e.exit_status(),

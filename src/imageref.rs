@@ -47,8 +47,14 @@ impl ImageRef {
     }
 
     /// Whether the repository lives in `namespace` (a path component, not a substring).
+    /// A namespace may name its registry (`127.0.0.1:5000/team`): the registry is then part of
+    /// the path compared.
     pub fn in_namespace(&self, namespace: &str) -> bool {
-        let parts: Vec<&str> = self.repository.split('/').collect();
+        let full = match &self.registry {
+            Some(r) => format!("{r}/{}", self.repository),
+            None => self.repository.clone(),
+        };
+        let parts: Vec<&str> = full.split('/').collect();
         let ns: Vec<&str> = namespace.split('/').collect();
         parts.len() > ns.len()
             && parts
@@ -182,6 +188,10 @@ mod tests {
         assert!(ImageRef::parse("localhost:5000/kamiwazaai/x").in_namespace("kamiwazaai"));
         assert!(!ImageRef::parse("notkamiwazaai/x").in_namespace("kamiwazaai"));
         assert!(!ImageRef::parse("kamiwazaai").in_namespace("kamiwazaai"));
+        let with_host = ImageRef::parse("127.0.0.1:5000/team/x:1");
+        assert!(with_host.in_namespace("127.0.0.1:5000/team"));
+        assert!(with_host.in_namespace("team"));
+        assert!(!with_host.in_namespace("127.0.0.1:5001/team"));
     }
 
     #[test]

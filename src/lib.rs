@@ -16,6 +16,7 @@ pub mod imageref;
 pub mod kamiwaza;
 pub mod libs;
 pub mod manifest;
+pub mod oci;
 pub mod package;
 pub mod par;
 pub mod registry;
