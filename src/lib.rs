@@ -11,6 +11,7 @@ pub mod docker;
 pub mod dockerignore;
 pub mod error;
 pub mod exit;
+pub mod exttest;
 pub mod fsx;
 pub mod imageref;
 pub mod kamiwaza;

@@ -12,6 +12,7 @@ mod package;
 mod package_libs;
 mod serve_registry;
 mod sync_compose;
+mod test;
 mod validate;
 
 pub use output::Output;
@@ -77,6 +78,8 @@ enum Command {
     Kamiwaza(kamiwaza::Args),
     /// Build the shared libraries: shared/python → wheel, shared/typescript/* → npm pack.
     PackageLibs(package_libs::Args),
+    /// Run the extensions' tests (pytest, npm test, go test) in containers of their images.
+    Test(test::Args),
 }
 
 /// What every command gets: where it runs, the environment and the output streams.
@@ -146,6 +149,7 @@ pub fn main() -> u8 {
         Command::ServeRegistry(args) => serve_registry::run(&args, &ctx),
         Command::Kamiwaza(args) => kamiwaza::run(&args, &ctx),
         Command::PackageLibs(args) => package_libs::run(&args, &ctx),
+        Command::Test(args) => test::run(&args, &ctx),
     };
     match result {
         Ok(status) => status.code(),

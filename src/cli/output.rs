@@ -49,6 +49,19 @@ impl Output {
         }
     }
 
+    /// `verb` in red, then the rest: "   FAILED apps/x backend pytest". Shown even with --quiet.
+    pub fn failed(&self, verb: &str, rest: &str) {
+        eprintln!("{ERROR}{verb:>9}{ERROR:#} {rest}");
+    }
+
+    /// Bytes on stderr as they are (a container's output), flushed at once.
+    pub fn stderr_bytes(&self, bytes: &[u8]) {
+        use std::io::Write;
+        let mut err = anstream::stderr().lock();
+        let _ = err.write_all(bytes);
+        let _ = err.flush();
+    }
+
     pub fn warn(&self, message: &str) {
         eprintln!("{WARN}warning{WARN:#}: {message}");
     }
