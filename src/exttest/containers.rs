@@ -49,24 +49,29 @@ pub(crate) struct Spec<'a> {
     pub(crate) volume_prefix: &'a str,
 }
 
-/// Create (not start) a container; its volumes are created first, labelled.
+/// Create (not start) a container; its volumes are created first (labelled, recorded in
+/// `volumes`; one already there is shared, as compose shares a named volume between services).
 pub(crate) async fn create(
     engine: &Engine,
     session: &Session,
     spec: Spec<'_>,
+    volumes: &mut Vec<String>,
 ) -> Result<String, Error> {
     let docker = engine.docker();
     let mut mounts = Vec::new();
     for v in spec.volumes {
         let name = format!("{}-{}", spec.volume_prefix, v.name);
-        docker
-            .create_volume(VolumeCreateRequest {
-                name: Some(name.clone()),
-                labels: Some(session.labels()),
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| engine_error(format!("create volume {name}"), e))?;
+        if !volumes.contains(&name) {
+            docker
+                .create_volume(VolumeCreateRequest {
+                    name: Some(name.clone()),
+                    labels: Some(session.labels()),
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| engine_error(format!("create volume {name}"), e))?;
+            volumes.push(name.clone());
+        }
         mounts.push(Mount {
             target: Some(v.target.clone()),
             source: Some(name),
@@ -301,6 +306,15 @@ pub(crate) async fn remove(engine: &Engine, id: &str) -> Result<(), Error> {
     };
     match engine.docker().remove_container(id, Some(opts)).await {
         Err(e) if !is_gone(&e) => Err(engine_error("remove a test container", e)),
+        _ => Ok(()),
+    }
+}
+
+/// Remove a volume now; already gone is fine.
+pub(crate) async fn remove_volume(engine: &Engine, name: &str) -> Result<(), Error> {
+    let opts = bollard::query_parameters::RemoveVolumeOptions { force: true };
+    match engine.docker().remove_volume(name, Some(opts)).await {
+        Err(e) if !is_gone(&e) => Err(engine_error(format!("remove volume {name}"), e)),
         _ => Ok(()),
     }
 }

@@ -156,6 +156,7 @@ pub struct Runner<'e> {
 #[derive(Default)]
 struct Created {
     containers: Vec<String>,
+    volumes: Vec<String>,
 }
 
 impl<'e> Runner<'e> {
@@ -207,9 +208,12 @@ impl<'e> Runner<'e> {
                         .run_suite(plan, suite, image, &mut created, on_event)
                         .await
                         .unwrap_or_else(|e| Outcome::Error { message: chain(&e) });
+                    // A failure here is left to the session teardown.
                     for id in created.containers.iter().rev() {
-                        // A failure here is left to the session teardown.
                         let _ = containers::remove(self.engine, id).await;
+                    }
+                    for name in &created.volumes {
+                        let _ = containers::remove_volume(self.engine, name).await;
                     }
                     outcome
                 }
@@ -302,6 +306,7 @@ impl<'e> Runner<'e> {
                     volumes: &dep.volumes,
                     volume_prefix: &prefix,
                 },
+                &mut created.volumes,
             )
             .await?;
             created.containers.push(id.clone());
@@ -361,6 +366,7 @@ impl<'e> Runner<'e> {
                 volumes: own.map_or(&empty, |s| &s.volumes),
                 volume_prefix: &prefix,
             },
+            &mut created.volumes,
         )
         .await?;
         created.containers.push(id.clone());

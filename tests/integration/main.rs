@@ -4,6 +4,7 @@
 mod bad_input;
 mod clean;
 mod corpus;
+mod exttest;
 mod harness;
 mod kamiwaza;
 mod new;
