@@ -37,6 +37,8 @@ pub enum Error {
         #[source]
         source: crate::yaml::YamlError,
     },
+    #[error("{message}")]
+    Usage { message: String },
     #[error("no kz workspace found from `{start}`")]
     NoWorkspace { start: PathBuf },
     #[error("no extension named `{name}` in this workspace")]
@@ -146,7 +148,7 @@ impl Error {
         match self {
             Error::NoWorkspace { .. } => Some(
                 "run kz inside a folder holding apps/, services/ or tools/ (or a kz.yaml), \
-                 or pass --root <dir>"
+                 or in a Synapse app folder (holding synapse-app.yaml), or pass --root <dir>"
                     .to_owned(),
             ),
             Error::UnknownExtension { known, .. } if !known.is_empty() => {

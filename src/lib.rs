@@ -24,6 +24,7 @@ pub mod registry;
 pub mod scaffold;
 pub mod serve;
 pub mod settings;
+pub mod synapse;
 pub mod sync;
 pub mod validate;
 pub mod workspace;

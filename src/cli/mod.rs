@@ -56,11 +56,11 @@ enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Check kamiwaza.json and compose files against every metadata, compose and catalogue rule.
+    /// Check kamiwaza.json, compose files and Synapse apps against every rule.
     Validate(validate::Args),
     /// Generate docker-compose.appgarden.yml from docker-compose.yml.
     SyncCompose(sync_compose::Args),
-    /// Create a new app, service or tool from the built-in templates.
+    /// Create a new app, service, tool or Synapse app from the built-in templates.
     New(new::Args),
     /// List the extensions of the workspace.
     List(list::Args),

@@ -1,10 +1,11 @@
-//! `kz new app|service|tool NAME`.
+//! `kz new app|service|tool NAME` and `kz new synapse SLUG [--framework X]`.
 
 use super::Context;
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::scaffold;
 use crate::settings::Settings;
+use crate::synapse::{self, scaffold::Framework, Target};
 use crate::sync::{self, Plan};
 use crate::workspace::{self, Kind, Workspace};
 
@@ -13,8 +14,12 @@ pub(crate) struct Args {
     /// What to create.
     #[arg(value_enum)]
     kind: KindArg,
-    /// Folder name: lowercase and hyphens; services start with `service-`, tools with `tool-` or `mcp-`.
+    /// Folder name: lowercase and hyphens; services start with `service-`, tools with `tool-` or
+    /// `mcp-`; a Synapse app's slug is 2 to 63 characters starting with a letter.
     name: String,
+    /// The Synapse app's framework (synapse only).
+    #[arg(long, value_enum)]
+    framework: Option<Framework>,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -22,6 +27,8 @@ enum KindArg {
     App,
     Service,
     Tool,
+    /// A Synapse app: one image whose label carries synapse-app.yaml.
+    Synapse,
 }
 
 pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
@@ -29,7 +36,13 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
         KindArg::App => Kind::App,
         KindArg::Service => Kind::Service,
         KindArg::Tool => Kind::Tool,
+        KindArg::Synapse => return new_synapse(args, ctx),
     };
+    if args.framework.is_some() {
+        return Err(Error::Usage {
+            message: "--framework is for `kz new synapse`".to_owned(),
+        });
+    }
     scaffold::check_name(kind, &args.name)?;
     let root =
         workspace::find_root(&std::path::absolute(&ctx.cwd).map_err(|e| Error::read(&ctx.cwd, e))?)
@@ -49,14 +62,47 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
     }
     let rel = ext.rel();
     ctx.out.done("Created", &format!("{kind} {rel}"));
-    let mut files: Vec<String> = walkdir::WalkDir::new(&dir)
+    list_files(ctx, &dir, &root);
+    ctx.out.status(&format!(
+        "next: edit {rel}/kamiwaza.json, then `kz validate {name}` and `kz sync-compose {name}`",
+        name = args.name
+    ));
+    Ok(ExitStatus::Success)
+}
+
+/// A Synapse app goes in `<root>/synapse/<slug>/` inside an extensions workspace, else in
+/// `./<slug>/`: an app can live anywhere.
+fn new_synapse(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
+    let framework = args.framework.unwrap_or(Framework::React);
+    synapse::scaffold::check_slug(&args.name)?;
+    let cwd = std::path::absolute(&ctx.cwd).map_err(|e| Error::read(&ctx.cwd, e))?;
+    let (parent, base) = match workspace::find_root(&cwd) {
+        Some(root) => (root.join(synapse::WORKSPACE_DIR), root),
+        None => (cwd.clone(), cwd),
+    };
+    let target = Target::from_env(&ctx.env);
+    let dir = synapse::scaffold::create(&parent, &args.name, framework, &target)?;
+    let rel = dir
+        .strip_prefix(&base)
+        .map_or_else(|_| dir.display().to_string(), |p| p.display().to_string());
+    ctx.out
+        .done("Created", &format!("Synapse app {rel} ({framework})"));
+    list_files(ctx, &dir, &base);
+    ctx.out.status(&format!(
+        "next: cd {rel} && kz validate && kz build && kz run"
+    ));
+    Ok(ExitStatus::Success)
+}
+
+fn list_files(ctx: &Context, dir: &std::path::Path, base: &std::path::Path) {
+    let mut files: Vec<String> = walkdir::WalkDir::new(dir)
         .sort_by_file_name()
         .into_iter()
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_file())
         .filter_map(|e| {
             e.path()
-                .strip_prefix(&root)
+                .strip_prefix(base)
                 .ok()
                 .map(|p| p.display().to_string())
         })
@@ -65,9 +111,4 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
     for f in files {
         ctx.out.data(&f);
     }
-    ctx.out.status(&format!(
-        "next: edit {rel}/kamiwaza.json, then `kz validate {name}` and `kz sync-compose {name}`",
-        name = args.name
-    ));
-    Ok(ExitStatus::Success)
 }

@@ -80,6 +80,7 @@ impl Output {
         match severity {
             crate::validate::Severity::Error => format!("{ERROR}error{ERROR:#}"),
             crate::validate::Severity::Warning => format!("{WARN}warning{WARN:#}"),
+            crate::validate::Severity::Info => format!("{NOTE}info{NOTE:#}"),
         }
     }
 

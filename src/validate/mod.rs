@@ -24,6 +24,8 @@ use std::path::Path;
 pub enum Severity {
     Error,
     Warning,
+    /// Worth knowing, never a failure (only Synapse rules use it).
+    Info,
 }
 
 impl std::fmt::Display for Severity {
@@ -31,6 +33,7 @@ impl std::fmt::Display for Severity {
         f.write_str(match self {
             Severity::Error => "error",
             Severity::Warning => "warning",
+            Severity::Info => "info",
         })
     }
 }
@@ -47,10 +50,13 @@ pub struct Finding {
     pub message: String,
 }
 
-/// Everything `kz validate` found, in extension order then file and line order.
+/// Everything `kz validate` found, in extension order then file and line order (Synapse apps
+/// after the extensions).
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Report {
     pub extensions: usize,
+    /// Synapse app folders and manifest files checked (`synapse::lint`).
+    pub synapse_apps: usize,
     pub findings: Vec<Finding>,
 }
 
@@ -66,6 +72,13 @@ impl Report {
         self.findings
             .iter()
             .filter(|f| f.severity == Severity::Warning)
+            .count()
+    }
+
+    pub fn infos(&self) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Info)
             .count()
     }
 }
@@ -156,6 +169,7 @@ pub fn validate(ws: &Workspace, chosen: &[&Extension], settings: &Settings) -> R
     }
     Report {
         extensions: chosen.len(),
+        synapse_apps: 0,
         findings,
     }
 }

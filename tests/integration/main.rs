@@ -15,6 +15,7 @@ mod registry;
 mod regserver;
 mod schema;
 mod serve;
+mod synapse;
 mod sync_compose;
 mod validate;
 mod version_and_list;

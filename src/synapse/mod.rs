@@ -1,0 +1,100 @@
+//! Synapse apps: the second kind of extension kz handles. A Synapse app is one container image
+//! whose config carries the label `io.synapse.app.manifest` = base64 of its synapse-app.yaml; the
+//! workspace's App Store finds apps by scanning a registry for that label.
+//!
+//! * `manifest` — the file as exact bytes plus its YAML tree;
+//! * `rules`, `lint` — the `synapse/*` rules `kz validate` runs on manifests and app folders;
+//! * `label` — the label's encoding (base64, with the plain YAML/JSON fallback on read);
+//! * `scaffold` — `kz new synapse SLUG --framework X`.
+//!
+//! Where apps live: anywhere (a folder holding synapse-app.yaml), and inside an extensions
+//! workspace in `<root>/synapse/<slug>/`, which no other command looks at.
+
+pub mod label;
+pub mod lint;
+pub mod manifest;
+pub mod rules;
+pub mod scaffold;
+
+pub use manifest::{AppManifest, FILE_NAME};
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The image label carrying the manifest.
+pub const LABEL: &str = "io.synapse.app.manifest";
+/// publish.sh's defaults for `REGISTRY` and `NS`.
+pub const DEFAULT_REGISTRY: &str = "registry.local.datamaker.io";
+pub const DEFAULT_NAMESPACE: &str = "synapse_apps";
+/// The workspace folder holding Synapse apps.
+pub const WORKSPACE_DIR: &str = "synapse";
+
+/// Where apps are pushed: `<registry>/<namespace>/<slug>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub registry: String,
+    pub namespace: String,
+}
+
+impl Default for Target {
+    fn default() -> Self {
+        Target {
+            registry: DEFAULT_REGISTRY.to_owned(),
+            namespace: DEFAULT_NAMESPACE.to_owned(),
+        }
+    }
+}
+
+impl Target {
+    /// `REGISTRY` and `NS` from the environment handed in (as publish.sh reads them), else the
+    /// defaults.
+    pub fn from_env(env: &BTreeMap<String, String>) -> Target {
+        let pick = |key: &str, default: &str| {
+            env.get(key)
+                .map(|v| v.trim().trim_end_matches('/'))
+                .filter(|v| !v.is_empty())
+                .unwrap_or(default)
+                .to_owned()
+        };
+        Target {
+            registry: pick("REGISTRY", DEFAULT_REGISTRY),
+            namespace: pick("NS", DEFAULT_NAMESPACE),
+        }
+    }
+
+    /// `<registry>/<namespace>/<slug>`.
+    pub fn repository(&self, slug: &str) -> String {
+        format!("{}/{}/{slug}", self.registry, self.namespace)
+    }
+}
+
+/// Is `dir` a Synapse app folder (it holds synapse-app.yaml)?
+pub fn is_app_dir(dir: &Path) -> bool {
+    dir.join(FILE_NAME).is_file()
+}
+
+/// The nearest folder from `start` upwards that holds synapse-app.yaml.
+pub fn find_app_dir(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .find(|d| is_app_dir(d))
+        .map(Path::to_owned)
+}
+
+/// The Synapse apps of a workspace: `<root>/synapse/*/synapse-app.yaml`, sorted by folder;
+/// symlinked folders are left out, as for extensions.
+pub fn workspace_apps(root: &Path) -> Vec<PathBuf> {
+    let dir = root.join(WORKSPACE_DIR);
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut apps: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .map(|e| e.path())
+        .filter(|p| is_app_dir(p))
+        .collect();
+    apps.sort();
+    apps
+}
