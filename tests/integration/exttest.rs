@@ -451,3 +451,43 @@ fn sigint_during_a_run_tears_everything_down_and_exits_130() {
         "left behind after SIGINT: {left:?}\n{stderr}"
     );
 }
+
+#[test]
+fn a_dependency_that_exits_fails_the_suite_with_its_output() {
+    let ws = Ws::new();
+    let image = format!("{}:1", unique("dep-exits"));
+    app_with_dependency(&ws, &image, "def test_never_runs():\n    assert False\n");
+    let compose = ws.read("apps/notes/docker-compose.yml").replace(
+        "mkdir -p /www && echo ok > /www/health && exec httpd -f -p 8080 -h /www",
+        "echo KV-BROKEN >&2; exit 3",
+    );
+    ws.write("apps/notes/docker-compose.yml", compose);
+    let mut images = Images::new();
+    images.build(&ws.path("apps/notes/backend"), &image);
+    let run = ws.kz(&["test", "notes"]);
+    run.code(1)
+        .stderr_has("FAILED apps/notes/backend pytest")
+        .stderr_has("dependency `kv` exited with code 3")
+        .stderr_has("KV-BROKEN");
+    assert_clean(&run);
+}
+
+#[test]
+fn an_unreachable_engine_is_exit_3_with_a_hint() {
+    let ws = Ws::new();
+    tool_echo(&ws, "kzt-unreachable:1");
+    let out = Command::new(KZ)
+        .args(["test", "tool-echo"])
+        .current_dir(ws.path("."))
+        .env("KZ_COLOR", "never")
+        .env("DOCKER_HOST", "unix:///nonexistent/kz-test/docker.sock")
+        .output()
+        .expect("run kz");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("cannot reach the Docker engine"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint:"), "{stderr}");
+}
