@@ -10,6 +10,7 @@ use super::Context;
 use crate::docker::{Engine, EngineConfig};
 use crate::error::Error;
 use crate::exit::ExitStatus;
+use crate::exttest::session::chain;
 use crate::exttest::{self, Event, ExtensionPlan, ExtensionReport, Runner, Session};
 use crate::settings::Settings;
 use crate::workspace::{Extension, Workspace};
@@ -161,17 +162,6 @@ fn planning_failed(ctx: &Context, rel: &str, e: &Error) -> ExtensionReport {
     }
 }
 
-fn chain(e: &Error) -> String {
-    let mut s = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(cause) = src {
-        s.push_str(": ");
-        s.push_str(&cause.to_string());
-        src = cause.source();
-    }
-    s
-}
-
 /// The images kz builds for `ext`, as `exttest` needs them.
 fn built_images(
     _ws: &Workspace,
@@ -239,12 +229,9 @@ impl<'c> Printer<'c> {
             Event::DependencyStarted { service, image, .. } => {
                 out.status(&format!("  starting dependency `{service}` ({image})"))
             }
-            Event::DependencyReady {
-                service, healthy, ..
-            } => out.status(&format!(
-                "  dependency `{service}` is {}",
-                if healthy { "healthy" } else { "running" }
-            )),
+            Event::DependencyReady { service, state, .. } => {
+                out.status(&format!("  dependency `{service}` is {state}"));
+            }
             Event::Uploaded {
                 suite,
                 target,

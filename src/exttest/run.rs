@@ -45,10 +45,12 @@ pub enum Event<'a> {
         service: &'a str,
         image: &'a str,
     },
+    /// `state` is `running`, `healthy`, or `completed` (it exited with code 0, like a
+    /// migration job).
     DependencyReady {
         suite: &'a Suite,
         service: &'a str,
-        healthy: bool,
+        state: &'static str,
     },
     /// The image lacked the tests; the folder was uploaded to `target`.
     Uploaded {
@@ -316,11 +318,16 @@ impl<'e> Runner<'e> {
             let ready =
                 containers::wait_ready(engine, &id, self.options.dependency_timeout).await?;
             let problem = match ready {
-                Readiness::Running | Readiness::Healthy => {
+                Readiness::Running | Readiness::Healthy | Readiness::Exited { code: 0, .. } => {
+                    let state = match ready {
+                        Readiness::Healthy => "healthy",
+                        Readiness::Running => "running",
+                        _ => "completed",
+                    };
                     on_event(Event::DependencyReady {
                         suite,
                         service: &dep.name,
-                        healthy: matches!(ready, Readiness::Healthy),
+                        state,
                     });
                     continue;
                 }
