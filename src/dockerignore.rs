@@ -37,6 +37,12 @@ impl DockerIgnore {
         DockerIgnore { rules }
     }
 
+    /// Whether any rule re-includes (`!pattern`): then an excluded folder may still hold files
+    /// that are sent, so a walk must enter it.
+    pub fn has_exceptions(&self) -> bool {
+        self.rules.iter().any(|(_, negate)| *negate)
+    }
+
     /// Whether `rel` (a `/`-separated path inside the context) is left out of the build context.
     pub fn excludes(&self, rel: &str) -> bool {
         let rel = clean(rel);
@@ -131,5 +137,7 @@ mod tests {
         assert!(!ig.excludes("src/a/b/tmp"));
         assert!(!ig.excludes("main.py"));
         assert!(ig.excludes("./data/"));
+        assert!(ig.has_exceptions());
+        assert!(!DockerIgnore::parse("*.log\n").has_exceptions());
     }
 }

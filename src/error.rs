@@ -105,12 +105,33 @@ pub enum Error {
     },
     #[error("registry {registry}: cannot get credentials: {message}")]
     Credentials { registry: String, message: String },
+    #[error("building `{image}` failed{}: {message}{}", step_of(.step), log_block(.log))]
+    BuildFailed {
+        image: String,
+        /// `Step 3/7 : RUN …`, the step that failed (classic builder).
+        step: Option<String>,
+        /// The output of the failing step, up to the error.
+        log: Vec<String>,
+        message: String,
+    },
+    #[error("image `{image}` is not in the local engine")]
+    ImageMissing { image: String },
     #[error("the Docker engine failed to {doing}")]
     Engine {
         doing: String,
         #[source]
         source: Box<bollard::errors::Error>,
     },
+}
+
+fn step_of(step: &Option<String>) -> String {
+    step.as_ref()
+        .map_or(String::new(), |s| format!(" at `{s}`"))
+}
+
+/// The failing step's output under the error line, each line indented.
+fn log_block(log: &[String]) -> String {
+    log.iter().map(|l| format!("\n  | {l}")).collect()
 }
 
 fn validation_summary(report: &crate::validate::Report) -> String {
@@ -169,6 +190,9 @@ impl Error {
             Error::Busy { .. } => {
                 Some("wait for the other run to finish, then try again".to_owned())
             }
+            Error::ImageMissing { .. } => {
+                Some("build it first with `kz build` (or pull it)".to_owned())
+            }
             Error::EngineUnreachable { .. } => Some(
                 "start the engine (`dockerd`, or Docker Desktop) or point DOCKER_HOST at one"
                     .to_owned(),
@@ -199,9 +223,11 @@ impl Error {
             | Error::Registry { .. }
             | Error::RegistryAuth { .. }
             | Error::Credentials { .. } => ExitStatus::Environment,
-            Error::ValidationFailed { .. } => ExitStatus::Failure,
             Error::Kamiwaza(e) => e.exit_status(),
             Error::Libs(e) => e.exit_status(),
+            Error::ValidationFailed { .. }
+            | Error::BuildFailed { .. }
+            | Error::ImageMissing { .. } => ExitStatus::Failure,
             _ => ExitStatus::Usage,
         }
     }

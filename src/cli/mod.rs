@@ -1,6 +1,7 @@
 //! The command line: clap definitions, the per-run `Context`, and dispatch. Each subcommand lives
 //! in its own file with its `Args` and a `run` function returning an `ExitStatus`.
 
+mod build;
 mod build_registry;
 mod bump;
 mod clean;
@@ -72,6 +73,8 @@ enum Command {
     Clean(clean::Args),
     /// Serve build/kamiwaza-extension-registry/ over HTTPS (self-signed) for a Kamiwaza instance.
     ServeRegistry(serve_registry::Args),
+    /// Build the images of extensions on the Docker engine (skipped when up to date).
+    Build(build::Args),
     /// Write the extension catalogue (apps.json, tools.json, previews) to build/.
     BuildRegistry(build_registry::Args),
     /// Push templates to a running Kamiwaza, or list the ones it has.
@@ -144,6 +147,7 @@ pub fn main() -> u8 {
         Command::List(args) => list::run(&args, &ctx),
         Command::Bump(args) => bump::run(&args, &ctx),
         Command::Clean(args) => clean::run(&args, &ctx),
+        Command::Build(args) => build::run(&args, &ctx),
         Command::BuildRegistry(args) => build_registry::run(&args, &ctx),
         Command::Package(args) => package::run(&args, &ctx),
         Command::ServeRegistry(args) => serve_registry::run(&args, &ctx),

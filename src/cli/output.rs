@@ -25,6 +25,11 @@ impl Output {
         Output { quiet }
     }
 
+    /// Whether `--quiet` was given.
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
+    }
+
     /// A data line on stdout.
     pub fn data(&self, line: &str) {
         println!("{line}");
@@ -81,6 +86,19 @@ impl Output {
             crate::validate::Severity::Error => format!("{ERROR}error{ERROR:#}"),
             crate::validate::Severity::Warning => format!("{WARN}warning{WARN:#}"),
             crate::validate::Severity::Info => format!("{NOTE}info{NOTE:#}"),
+        }
+    }
+
+    /// Render a borrowed error (say, one of many kept in a summary) with its causes and hint.
+    pub fn error_of(&self, err: &(dyn std::error::Error + 'static), hint: Option<&str>) {
+        eprintln!("{ERROR}error{ERROR:#}: {err}");
+        let mut cause = err.source();
+        while let Some(c) = cause {
+            eprintln!("  {DIM}caused by:{DIM:#} {c}");
+            cause = c.source();
+        }
+        if let Some(hint) = hint {
+            eprintln!("{NOTE}hint{NOTE:#}: {hint}");
         }
     }
 

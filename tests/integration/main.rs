@@ -2,6 +2,7 @@
 //! files (tests/golden) and with the reference's outputs (../shared/corpus/reference-outputs).
 
 mod bad_input;
+mod build;
 mod clean;
 mod corpus;
 mod exttest;
