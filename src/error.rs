@@ -116,6 +116,8 @@ pub enum Error {
     },
     #[error("image `{image}` is not in the local engine")]
     ImageMissing { image: String },
+    #[error("{message}")]
+    BadArgument { message: String, hint: String },
     #[error("the Docker engine failed to {doing}")]
     Engine {
         doing: String,
@@ -199,6 +201,7 @@ impl Error {
             ),
             Error::Kamiwaza(e) => e.hint(),
             Error::Libs(e) => e.hint(),
+            Error::BadArgument { hint, .. } => Some(hint.clone()),
             Error::RegistryAuth { registry, .. } => Some(format!(
                 "log in with `docker login {registry}` (kz reads the docker CLI's config.json, \
                  DOCKER_CONFIG, credsStore and credHelpers)"
@@ -221,7 +224,6 @@ impl Error {
             | Error::EngineUnreachable { .. }
             | Error::Engine { .. }
             | Error::Registry { .. }
-            | Error::RegistryAuth { .. }
             | Error::Credentials { .. } => ExitStatus::Environment,
             Error::Kamiwaza(e) => e.exit_status(),
             Error::Libs(e) => e.exit_status(),

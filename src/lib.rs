@@ -20,6 +20,7 @@ pub mod libs;
 pub mod manifest;
 pub mod oci;
 pub mod package;
+pub mod publish;
 pub mod par;
 pub mod registry;
 pub mod scaffold;

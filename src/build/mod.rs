@@ -175,6 +175,20 @@ pub async fn build_target(
     Ok(BuildOutcome::Built { image_id: id })
 }
 
+/// The content hash [`build_target`] would give `target` built with `opts`, without building
+/// (publish compares it with the label of the image in the registry).
+pub async fn planned_hash(target: &BuildTarget, opts: &BuildOptions) -> Result<String, Error> {
+    let (root, dockerfile) = (target.context.clone(), target.dockerfile.clone());
+    let (dockerfile_name, tar_digest) = tokio::task::spawn_blocking(move || -> Result<_, Error> {
+        let ctx = context::Context::scan(&root, &dockerfile)?;
+        let digest = ctx.digest()?;
+        Ok((ctx.dockerfile, digest))
+    })
+    .await
+    .map_err(|e| Error::invalid(&target.context, format!("the context scan stopped: {e}")))??;
+    Ok(content_hash(&tar_digest, &dockerfile_name, target, opts))
+}
+
 /// `sha256:<hex>` over everything that decides the image: the context tar, the Dockerfile's
 /// name, args, target, platform and extra labels (each field delimited so none can bleed into
 /// another).

@@ -10,6 +10,7 @@ mod list;
 mod new;
 mod output;
 mod package;
+mod publish;
 mod package_libs;
 mod serve_registry;
 mod sync_compose;
@@ -69,6 +70,8 @@ enum Command {
     Bump(bump::Args),
     /// Pack build/kamiwaza-extension-registry/ into a deterministic dist/*.tar.gz.
     Package(package::Args),
+    /// Push the stage's images (multi-arch, skipping what the registry has), then its catalogue.
+    Publish(publish::Args),
     /// Remove build artifacts (--deps: dependencies, --all: both, --dist: also dist/).
     Clean(clean::Args),
     /// Serve build/kamiwaza-extension-registry/ over HTTPS (self-signed) for a Kamiwaza instance.
@@ -150,6 +153,7 @@ pub fn main() -> u8 {
         Command::Build(args) => build::run(&args, &ctx),
         Command::BuildRegistry(args) => build_registry::run(&args, &ctx),
         Command::Package(args) => package::run(&args, &ctx),
+        Command::Publish(args) => publish::run(&args, &ctx),
         Command::ServeRegistry(args) => serve_registry::run(&args, &ctx),
         Command::Kamiwaza(args) => kamiwaza::run(&args, &ctx),
         Command::PackageLibs(args) => package_libs::run(&args, &ctx),

@@ -11,6 +11,7 @@ mod kamiwaza;
 mod new;
 mod oci;
 mod package;
+mod publish;
 mod package_libs;
 mod registry;
 mod regserver;

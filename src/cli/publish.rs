@@ -1,0 +1,222 @@
+//! `kz publish [NAME...] --stage S [--platforms P,...] [--images-only|--catalog-only] [--dry-run]
+//! [--force]`: push the stage's images (skipping those the registry holds already), then the
+//! catalogue. `--dry-run` prints what would be pushed or skipped and writes nothing anywhere.
+
+use super::output::count;
+use super::Context;
+use crate::docker::{Engine, EngineConfig};
+use crate::error::Error;
+use crate::exit::ExitStatus;
+use crate::oci::auth::CredentialStore;
+use crate::oci::RegistryOptions;
+use crate::publish::images::{self, Action, ImagePlan, Options, PushEvent, Registries};
+use crate::workspace::Workspace;
+use crate::settings::Settings;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Extensions to publish (folder name or type/name); default: the current one, else all.
+    names: Vec<String>,
+    /// The stage: dev, stage, prod (kz.yaml `stages` defines more).
+    #[arg(long, default_value = "dev")]
+    stage: String,
+    /// Platforms to build and push, comma separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "linux/amd64,linux/arm64",
+        value_name = "OS/ARCH,..."
+    )]
+    platforms: Vec<String>,
+    /// Push the images only, not the catalogue.
+    #[arg(long, conflicts_with = "catalog_only")]
+    images_only: bool,
+    /// Upload the catalogue only, not the images.
+    #[arg(long)]
+    catalog_only: bool,
+    /// Print what would be pushed or skipped; push and upload nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Push images even when the registry has the same content under the tag.
+    #[arg(long)]
+    force: bool,
+}
+
+pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
+    let (ws, settings) = ctx.workspace()?;
+    let stage = settings
+        .stage(&args.stage)
+        .cloned()
+        .ok_or_else(|| Error::UnknownStage {
+            name: args.stage.clone(),
+            known: settings.stages.iter().map(|s| s.name.clone()).collect(),
+        })?;
+    if !args.images_only {
+        return Err(Error::BadArgument {
+            message: "the catalogue upload is not part of this kz yet".into(),
+            hint: "pass --images-only to publish the images".into(),
+        });
+    }
+    let platforms = check_platforms(&args.platforms)?;
+    let opts = Options {
+        stage,
+        platforms,
+        force: args.force,
+        registry: RegistryOptions::default(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| Error::Runtime { source })?;
+    runtime.block_on(publish_images(args, ctx, &ws, &settings, &opts))
+}
+
+async fn publish_images(
+    args: &Args,
+    ctx: &Context,
+    ws: &Workspace,
+    settings: &Settings,
+    opts: &Options,
+) -> Result<ExitStatus, Error> {
+    let chosen = ws.select(&args.names)?;
+    let mut registries = Registries::new(
+        CredentialStore::from_env(&ctx.env),
+        opts.registry.clone(),
+    );
+    let plans = images::plan(&ws.root, &chosen, settings, opts, &mut registries).await?;
+    let to_push = plans.iter().filter(|p| p.action == Action::Push).count();
+    let skipped = plans.len() - to_push;
+    let platforms = opts.platforms.join(", ");
+    if args.dry_run {
+        for p in &plans {
+            ctx.out.data(&plan_line(p));
+        }
+        ctx.out.status(&format!(
+            "dry run, stage {}: {} to push ({platforms}), {} to skip; nothing was pushed",
+            opts.stage.name,
+            count(to_push, "image"),
+            skipped
+        ));
+        return Ok(ExitStatus::Success);
+    }
+    let engine = if to_push > 0 {
+        Some(Engine::connect(&EngineConfig::from_env(&ctx.env)).await?)
+    } else {
+        None
+    };
+    let out = ctx.out;
+    let on_event = move |e: PushEvent| match e {
+        PushEvent::Building {
+            reference,
+            platform,
+        } => out.status(&format!("  Building {reference} for {platform}")),
+        PushEvent::Build(crate::build::BuildEvent::Step { number, total, text }) => {
+            out.status(&out.dim(&format!("    step {number}/{total}: {text}")))
+        }
+        PushEvent::Build(_) => {}
+        PushEvent::Pushed { reference, image } => out.done(
+            "Pushed",
+            &format!(
+                "{reference} {} {} ({}, {} bytes uploaded)",
+                image.platform,
+                image.digest,
+                count(image.uploaded_blobs, "new blob"),
+                image.uploaded_bytes
+            ),
+        ),
+        PushEvent::Indexed { reference, digest } => {
+            out.done("Indexed", &format!("{reference} {digest}"))
+        }
+    };
+    for p in &plans {
+        match (p.action, &engine) {
+            (Action::Skip, _) | (_, None) => {
+                ctx.out
+                    .done("Skipped", &format!("{}: {}", p.reference, p.reason));
+                if let Some(d) = &p.remote_digest {
+                    ctx.out.data(&format!("{}@{d}", p.reference));
+                }
+            }
+            (Action::Push, Some(engine)) => {
+                let pushed =
+                    images::push(engine, p, &opts.platforms, &mut registries, &on_event).await?;
+                ctx.out.data(&format!("{}@{}", pushed.reference, pushed.digest));
+            }
+        }
+    }
+    let retries = registries.retries();
+    ctx.out.status(&format!(
+        "stage {}: pushed {}, skipped {}{}",
+        opts.stage.name,
+        count(to_push, "image"),
+        skipped,
+        if retries > 0 {
+            format!(" ({} retried)", count(retries as usize, "request"))
+        } else {
+            String::new()
+        }
+    ));
+    Ok(ExitStatus::Success)
+}
+
+fn plan_line(p: &ImagePlan) -> String {
+    let action = match p.action {
+        Action::Push => "push",
+        Action::Skip => "skip",
+    };
+    format!("{action}  {}  {}", p.reference, p.reason)
+}
+
+/// `os/arch[/variant]`, lower case, each once, in the order given.
+fn check_platforms(given: &[String]) -> Result<Vec<String>, Error> {
+    let mut out: Vec<String> = Vec::new();
+    for p in given {
+        let p = p.trim();
+        let parts: Vec<&str> = p.split('/').collect();
+        let ok = (2..=3).contains(&parts.len())
+            && parts.iter().all(|s| {
+                !s.is_empty()
+                    && s
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            });
+        if !ok {
+            return Err(Error::BadArgument {
+                message: format!("`{p}` is not a platform"),
+                hint: "write platforms as os/arch[/variant], e.g. linux/amd64,linux/arm64".into(),
+            });
+        }
+        if !out.iter().any(|o| o == p) {
+            out.push(p.to_owned());
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::BadArgument {
+            message: "no platform given".into(),
+            hint: "e.g. --platforms linux/amd64,linux/arm64".into(),
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn platforms_are_checked_and_deduplicated() {
+        let given = |s: &[&str]| s.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            check_platforms(&given(&["linux/amd64", "linux/arm64", "linux/amd64"]))
+                .expect("ok"),
+            ["linux/amd64", "linux/arm64"]
+        );
+        assert_eq!(
+            check_platforms(&given(&["linux/arm/v7"])).expect("ok"),
+            ["linux/arm/v7"]
+        );
+        for bad in ["amd64", "linux/", "Linux/amd64", "linux/amd64/v1/x"] {
+            assert!(check_platforms(&given(&[bad])).is_err(), "{bad}");
+        }
+    }
+}
