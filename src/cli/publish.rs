@@ -8,10 +8,14 @@ use crate::docker::{Engine, EngineConfig};
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::oci::auth::CredentialStore;
+use crate::oci::layers::LayerCache;
 use crate::oci::RegistryOptions;
 use crate::publish::images::{self, Action, ImagePlan, Options, PushEvent, Registries};
-use crate::workspace::Workspace;
 use crate::settings::Settings;
+use crate::workspace::Workspace;
+
+/// Which compressed blob each pushed layer became (a cache; `kz clean` removes it with build/).
+const LAYER_CACHE: &str = "build/kz-publish/layers.json";
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -82,6 +86,7 @@ async fn publish_images(
     let mut registries = Registries::new(
         CredentialStore::from_env(&ctx.env),
         opts.registry.clone(),
+        LayerCache::at(&ws.root.join(LAYER_CACHE)),
     );
     let plans = images::plan(&ws.root, &chosen, settings, opts, &mut registries).await?;
     let to_push = plans.iter().filter(|p| p.action == Action::Push).count();
@@ -110,9 +115,11 @@ async fn publish_images(
             reference,
             platform,
         } => out.status(&format!("  Building {reference} for {platform}")),
-        PushEvent::Build(crate::build::BuildEvent::Step { number, total, text }) => {
-            out.status(&out.dim(&format!("    step {number}/{total}: {text}")))
-        }
+        PushEvent::Build(crate::build::BuildEvent::Step {
+            number,
+            total,
+            text,
+        }) => out.status(&out.dim(&format!("    step {number}/{total}: {text}"))),
         PushEvent::Build(_) => {}
         PushEvent::Pushed { reference, image } => out.done(
             "Pushed",
@@ -140,9 +147,13 @@ async fn publish_images(
             (Action::Push, Some(engine)) => {
                 let pushed =
                     images::push(engine, p, &opts.platforms, &mut registries, &on_event).await?;
-                ctx.out.data(&format!("{}@{}", pushed.reference, pushed.digest));
+                ctx.out
+                    .data(&format!("{}@{}", pushed.reference, pushed.digest));
             }
         }
+    }
+    if let Err(e) = registries.layers.save() {
+        ctx.out.warn(&format!("the layer cache was not saved: {e}"));
     }
     let retries = registries.retries();
     ctx.out.status(&format!(
@@ -176,8 +187,7 @@ fn check_platforms(given: &[String]) -> Result<Vec<String>, Error> {
         let ok = (2..=3).contains(&parts.len())
             && parts.iter().all(|s| {
                 !s.is_empty()
-                    && s
-                        .chars()
+                    && s.chars()
                         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
             });
         if !ok {
@@ -207,8 +217,7 @@ mod tests {
     fn platforms_are_checked_and_deduplicated() {
         let given = |s: &[&str]| s.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
         assert_eq!(
-            check_platforms(&given(&["linux/amd64", "linux/arm64", "linux/amd64"]))
-                .expect("ok"),
+            check_platforms(&given(&["linux/amd64", "linux/arm64", "linux/amd64"])).expect("ok"),
             ["linux/amd64", "linux/arm64"]
         );
         assert_eq!(

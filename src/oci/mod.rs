@@ -8,6 +8,7 @@
 //! engine does; every other registry is spoken to over HTTPS.
 
 pub mod auth;
+pub mod layers;
 pub mod push;
 pub mod retry;
 
@@ -424,6 +425,21 @@ impl Registry {
         .await
         .map_err(|e| self.error(format!("upload blob {digest} to {repo}"), e))?;
         Ok(true)
+    }
+
+    /// Mount blob `digest` of `from` into `repo` (same registry) without uploading it again.
+    /// False when the registry would not (it then expects an upload, which kz does instead).
+    pub async fn mount_blob(&self, repo: &str, from: &str, digest: &str) -> bool {
+        let r = self.reference(repo, digest);
+        let source = self.reference(from, digest);
+        self.client
+            .store_auth_if_needed(r.resolve_registry(), &self.auth)
+            .await;
+        let mounted = self
+            .call(|| self.client.mount_blob(&r, &source, digest))
+            .await
+            .is_ok();
+        mounted && self.blob_exists(repo, digest).await.unwrap_or(false)
     }
 
     /// Upload `data` as a blob of `repo`, unless the registry has it already.

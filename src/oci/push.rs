@@ -1,10 +1,11 @@
 //! Publishing an image from the engine without buildx and without handing credentials to the
-//! engine: the image is exported through the engine API (`docker save` format, either the
-//! classic layout or the OCI layout newer engines write), each layer is gzipped (a fixed gzip
-//! header, so the same layer always gives the same digest) and uploaded unless the registry has
-//! it, then the config and an OCI image manifest are pushed. [`push_index`] puts an OCI image
+//! engine: the image is exported through the engine API (`docker save` format, read by
+//! [`layers`] without unpacking), each layer the registry lacks is gzipped (a fixed gzip header,
+//! so the same layer always gives the same digest) and uploaded, then the config and an OCI image
+//! manifest are pushed. [`push_index`] puts an OCI image
 //! index over per-platform manifests pushed by digest.
 
+use super::layers::{self, Blob, LayerCache};
 use super::{config_labels, config_platform, Registry};
 use crate::docker::{engine_error, Engine};
 use crate::error::Error;
@@ -13,11 +14,8 @@ use oci_client::manifest::{
     IMAGE_CONFIG_MEDIA_TYPE, IMAGE_LAYER_GZIP_MEDIA_TYPE, OCI_IMAGE_INDEX_MEDIA_TYPE,
     OCI_IMAGE_MEDIA_TYPE,
 };
-use serde::Deserialize;
 use serde_json::json;
-use std::collections::BTreeMap;
-use std::io::{Read as _, Write as _};
-use std::path::{Path, PathBuf};
+use std::collections::{BTreeMap, BTreeSet};
 use tokio::io::AsyncWriteExt as _;
 
 /// A manifest kz pushed for one platform.
@@ -34,33 +32,17 @@ pub struct PushedImage {
     pub uploaded_bytes: u64,
 }
 
-#[derive(Deserialize)]
-struct SaveEntry {
-    #[serde(rename = "Config")]
-    config: String,
-    #[serde(rename = "Layers", default)]
-    layers: Vec<String>,
-}
-
-struct Layer {
-    path: PathBuf,
-    digest: String,
-    size: u64,
-}
-
-struct Prepared {
-    config: Vec<u8>,
-    layers: Vec<Layer>,
-}
-
 /// Push the engine's image `local` (a tag or an id) to `repo` on `registry`, under `tag`, or by
-/// digest only when `tag` is `None`.
+/// digest only when `tag` is `None`. `cache` remembers compressed layers across images (and
+/// runs): a layer the registry has already, in this repository or another, is not compressed
+/// again.
 pub async fn push_engine_image(
     engine: &Engine,
     local: &str,
     registry: &Registry,
     repo: &str,
     tag: Option<&str>,
+    cache: &LayerCache,
 ) -> Result<PushedImage, Error> {
     let work = tempfile::tempdir().map_err(|e| Error::write(std::env::temp_dir(), e))?;
     let archive = work.path().join("image.tar");
@@ -77,38 +59,70 @@ pub async fn push_engine_image(
     file.flush().await.map_err(|e| Error::write(&archive, e))?;
     drop(file);
 
-    let dir = work.path().to_owned();
-    let prepared = tokio::task::spawn_blocking(move || prepare(&dir))
-        .await
-        .map_err(|e| Error::Runtime {
-            source: std::io::Error::other(e.to_string()),
-        })??;
+    let path = archive.clone();
+    let saved = blocking(move || layers::read_saved(&path)).await?;
+    let here = format!("{}/{repo}", registry.host());
+    let mut blobs: Vec<Option<Blob>> = Vec::new();
+    let mut needed = BTreeSet::new();
+    for layer in &saved.layers {
+        let known = match layer.diff_id.as_deref().and_then(|d| cache.get(d)) {
+            Some(blob) => reuse(registry, repo, blob).await?,
+            None => None,
+        };
+        if known.is_none() {
+            needed.insert(layer.path.clone());
+        }
+        blobs.push(known);
+    }
+    let (path, dir) = (archive.clone(), work.path().to_owned());
+    let compressed = blocking(move || layers::compress(&path, &needed, &dir)).await?;
 
     let mut uploaded_blobs = 0;
     let mut uploaded_bytes = 0;
-    let mut layers = Vec::new();
-    for layer in &prepared.layers {
-        if registry
-            .push_blob_file(repo, &layer.digest, &layer.path, layer.size)
-            .await?
-        {
-            uploaded_blobs += 1;
-            uploaded_bytes += layer.size;
+    let mut descriptors = Vec::new();
+    for (layer, known) in saved.layers.iter().zip(blobs) {
+        let blob = match known {
+            Some(b) => b,
+            None => {
+                let c = compressed.get(&layer.path).ok_or_else(|| {
+                    Error::invalid(&archive, format!("layer `{}` lost", layer.path))
+                })?;
+                if registry
+                    .push_blob_file(repo, &c.digest, &c.file, c.size)
+                    .await?
+                {
+                    uploaded_blobs += 1;
+                    uploaded_bytes += c.size;
+                }
+                Blob {
+                    digest: c.digest.clone(),
+                    size: c.size,
+                    seen_in: here.clone(),
+                }
+            }
+        };
+        if let Some(d) = &layer.diff_id {
+            cache.insert(
+                d,
+                Blob {
+                    seen_in: here.clone(),
+                    ..blob.clone()
+                },
+            );
         }
-        layers.push(json!({
+        descriptors.push(json!({
             "mediaType": IMAGE_LAYER_GZIP_MEDIA_TYPE,
-            "digest": layer.digest,
-            "size": layer.size,
+            "digest": blob.digest,
+            "size": blob.size,
         }));
     }
-    let config_size = prepared.config.len() as u64;
-    let config_json: serde_json::Value =
-        serde_json::from_slice(&prepared.config).unwrap_or_default();
+    let config_size = saved.config.len() as u64;
+    let config_json: serde_json::Value = serde_json::from_slice(&saved.config).unwrap_or_default();
     let had_config = registry
-        .blob_exists(repo, &super::sha256_digest(&prepared.config))
+        .blob_exists(repo, &super::sha256_digest(&saved.config))
         .await?;
     let config_digest = registry
-        .push_blob_bytes(repo, bytes::Bytes::from(prepared.config))
+        .push_blob_bytes(repo, bytes::Bytes::from(saved.config))
         .await?;
     if !had_config {
         uploaded_blobs += 1;
@@ -122,7 +136,7 @@ pub async fn push_engine_image(
             "digest": config_digest,
             "size": config_size,
         },
-        "layers": layers,
+        "layers": descriptors,
     });
     let body = serde_json::to_vec(&manifest).map_err(|e| Error::Runtime {
         source: std::io::Error::other(e),
@@ -141,6 +155,34 @@ pub async fn push_engine_image(
         uploaded_blobs,
         uploaded_bytes,
     })
+}
+
+/// A cached blob, when the registry has it in `repo` or can mount it there from the repository
+/// it was last pushed to.
+async fn reuse(registry: &Registry, repo: &str, blob: Blob) -> Result<Option<Blob>, Error> {
+    if registry.blob_exists(repo, &blob.digest).await? {
+        return Ok(Some(blob));
+    }
+    let from = blob
+        .seen_in
+        .strip_prefix(registry.host())
+        .and_then(|r| r.strip_prefix('/'));
+    if let Some(from) = from.filter(|f| *f != repo) {
+        if registry.mount_blob(repo, from, &blob.digest).await {
+            return Ok(Some(blob));
+        }
+    }
+    Ok(None)
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Runtime {
+            source: std::io::Error::other(e.to_string()),
+        })?
 }
 
 /// The OCI image index over `images` (each pushed by digest), as bytes.
@@ -183,115 +225,9 @@ pub async fn push_index(
         .await
 }
 
-/// Unpack the saved image under `dir`, read its config and gzip its layers.
-fn prepare(dir: &Path) -> Result<Prepared, Error> {
-    let archive = dir.join("image.tar");
-    let root = dir.join("x");
-    let file = std::fs::File::open(&archive).map_err(|e| Error::read(&archive, e))?;
-    tar::Archive::new(file)
-        .unpack(&root)
-        .map_err(|e| Error::read(&archive, e))?;
-    let manifest_path = root.join("manifest.json");
-    let text = std::fs::read(&manifest_path).map_err(|e| Error::read(&manifest_path, e))?;
-    let entries: Vec<SaveEntry> = serde_json::from_slice(&text)
-        .map_err(|e| Error::invalid(&manifest_path, format!("not a saved image: {e}")))?;
-    let [entry] = entries.as_slice() else {
-        return Err(Error::invalid(
-            &manifest_path,
-            format!("expected one image, found {}", entries.len()),
-        ));
-    };
-    let inside = |rel: &str| -> Result<PathBuf, Error> {
-        if Path::new(rel)
-            .components()
-            .any(|c| !matches!(c, std::path::Component::Normal(_)))
-        {
-            return Err(Error::invalid(&manifest_path, format!("bad path `{rel}`")));
-        }
-        Ok(root.join(rel))
-    };
-    let config_path = inside(&entry.config)?;
-    let config = std::fs::read(&config_path).map_err(|e| Error::read(&config_path, e))?;
-    let mut layers = Vec::new();
-    for (i, rel) in entry.layers.iter().enumerate() {
-        let src = inside(rel)?;
-        let dest = dir.join(format!("layer-{i}.tar.gz"));
-        layers.push(gzip_layer(&src, &dest)?);
-    }
-    Ok(Prepared { config, layers })
-}
-
-/// Gzip `src` into `dest` (or copy it when it is gzipped already), hashing what is written.
-fn gzip_layer(src: &Path, dest: &Path) -> Result<Layer, Error> {
-    use sha2::Digest as _;
-    struct Hashing<W> {
-        inner: W,
-        hash: sha2::Sha256,
-        size: u64,
-    }
-    impl<W: std::io::Write> std::io::Write for Hashing<W> {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            let n = self.inner.write(buf)?;
-            self.hash.update(&buf[..n]);
-            self.size += n as u64;
-            Ok(n)
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            self.inner.flush()
-        }
-    }
-    let mut input = std::fs::File::open(src).map_err(|e| Error::read(src, e))?;
-    let mut magic = [0u8; 2];
-    let n = input.read(&mut magic).map_err(|e| Error::read(src, e))?;
-    let out = std::fs::File::create(dest).map_err(|e| Error::write(dest, e))?;
-    let mut sink = Hashing {
-        inner: std::io::BufWriter::new(out),
-        hash: sha2::Sha256::new(),
-        size: 0,
-    };
-    let mut input = std::io::Read::chain(&magic[..n], input);
-    if magic[..n] == [0x1f, 0x8b] {
-        std::io::copy(&mut input, &mut sink).map_err(|e| Error::write(dest, e))?;
-    } else {
-        let mut gz = flate2::GzBuilder::new().write(&mut sink, flate2::Compression::default());
-        std::io::copy(&mut input, &mut gz).map_err(|e| Error::write(dest, e))?;
-        gz.finish().map_err(|e| Error::write(dest, e))?;
-    }
-    sink.flush().map_err(|e| Error::write(dest, e))?;
-    let hash = sink.hash.finalize();
-    let mut digest = String::from("sha256:");
-    for b in hash {
-        digest.push_str(&format!("{b:02x}"));
-    }
-    Ok(Layer {
-        path: dest.to_owned(),
-        digest,
-        size: sink.size,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn gzip_is_deterministic_and_gzip_input_is_kept() {
-        let t = tempfile::tempdir().expect("tmp");
-        let src = t.path().join("layer.tar");
-        std::fs::write(&src, b"hello layer".repeat(100)).expect("write");
-        let a = gzip_layer(&src, &t.path().join("a.gz")).expect("a");
-        let b = gzip_layer(&src, &t.path().join("b.gz")).expect("b");
-        assert_eq!(a.digest, b.digest);
-        assert_eq!(
-            a.digest,
-            crate::oci::sha256_digest(&std::fs::read(&a.path).expect("read"))
-        );
-        let again = gzip_layer(&a.path, &t.path().join("c.gz")).expect("c");
-        assert_eq!(
-            again.digest, a.digest,
-            "a gzipped layer is uploaded as it is"
-        );
-    }
 
     #[test]
     fn index_lists_platforms() {

@@ -14,6 +14,7 @@ use crate::docker::{Engine, LABEL_CONTENT_HASH};
 use crate::error::Error;
 use crate::imageref::ImageRef;
 use crate::oci::auth::CredentialStore;
+use crate::oci::layers::LayerCache;
 use crate::oci::push::{push_engine_image, push_index, PushedImage};
 use crate::oci::{Registry, RegistryOptions, RemoteImage};
 use crate::settings::{Settings, Stage};
@@ -66,18 +67,22 @@ pub struct Options {
 }
 
 /// Registry clients by host, each with the credential the docker CLI would use there.
+/// They share a [`LayerCache`], so a base layer is compressed once per run (and, with a cache
+/// file, once per machine).
 pub struct Registries {
     store: CredentialStore,
     options: RegistryOptions,
     clients: BTreeMap<String, Registry>,
+    pub layers: LayerCache,
 }
 
 impl Registries {
-    pub fn new(store: CredentialStore, options: RegistryOptions) -> Self {
+    pub fn new(store: CredentialStore, options: RegistryOptions, layers: LayerCache) -> Self {
         Registries {
             store,
             options,
             clients: BTreeMap::new(),
+            layers,
         }
     }
 
@@ -108,7 +113,11 @@ pub fn locate(reference: &str) -> (String, String, String) {
     } else {
         r.repository.clone()
     };
-    (registry, repository, r.tag.unwrap_or_else(|| "latest".into()))
+    (
+        registry,
+        repository,
+        r.tag.unwrap_or_else(|| "latest".into()),
+    )
 }
 
 /// The images `extensions` publish for the stage, each compared with the registry. Reads the
@@ -173,9 +182,10 @@ pub fn decide(
         return (Action::Push, "not in the registry".into());
     };
     let same = hashes.iter().all(|(platform, hash)| {
-        remote.platforms.iter().any(|r| {
-            &r.platform == platform && r.labels.get(LABEL_CONTENT_HASH) == Some(hash)
-        })
+        remote
+            .platforms
+            .iter()
+            .any(|r| &r.platform == platform && r.labels.get(LABEL_CONTENT_HASH) == Some(hash))
     });
     let extra = remote
         .platforms
@@ -196,7 +206,10 @@ pub fn decide(
 #[derive(Clone, Debug)]
 pub enum PushEvent {
     /// A platform's build starts (it may be skipped by the build cache).
-    Building { reference: String, platform: String },
+    Building {
+        reference: String,
+        platform: String,
+    },
     Build(BuildEvent),
     /// A platform's manifest is in the registry.
     Pushed {
@@ -204,7 +217,10 @@ pub enum PushEvent {
         image: PushedImage,
     },
     /// The index over all platforms is at the tag.
-    Indexed { reference: String, digest: String },
+    Indexed {
+        reference: String,
+        digest: String,
+    },
 }
 
 /// What a pushed image ended as.
@@ -248,7 +264,12 @@ pub async fn push(
     registries: &mut Registries,
     on_event: &(impl Fn(PushEvent) + Send + Sync),
 ) -> Result<Pushed, Error> {
-    let registry = registries.get(&plan.registry)?;
+    registries.get(&plan.registry)?;
+    let registry = registries
+        .clients
+        .get(&plan.registry)
+        .ok_or_else(|| Error::invalid(&plan.registry, "registry client missing"))?;
+    let cache = &registries.layers;
     let single = platforms.len() == 1;
     let mut images = Vec::new();
     for platform in platforms {
@@ -266,6 +287,7 @@ pub async fn push(
                     registry,
                     &plan.repository,
                     single.then_some(plan.tag.as_str()),
+                    cache,
                 )
                 .await
             }
@@ -310,7 +332,10 @@ async fn build_for(
 ) -> Result<(), Error> {
     let mut opts = build_options(platform, Some(local));
     for _ in 0..2 {
-        build::build_target(engine, &plan.target, &opts, |e| on_event(PushEvent::Build(e))).await?;
+        build::build_target(engine, &plan.target, &opts, |e| {
+            on_event(PushEvent::Build(e))
+        })
+        .await?;
         let image = engine
             .docker()
             .inspect_image(local)
@@ -324,7 +349,9 @@ async fn build_for(
         if let Some(v) = image.variant.as_deref().filter(|v| !v.is_empty()) {
             got = format!("{got}/{v}");
         }
-        if got == platform || (platform.matches('/').count() == 1 && got.starts_with(&format!("{platform}/"))) {
+        if got == platform
+            || (platform.matches('/').count() == 1 && got.starts_with(&format!("{platform}/")))
+        {
             return Ok(());
         }
         opts.no_cache = true;
@@ -345,10 +372,7 @@ async fn untag(engine: &Engine, tag: &str) {
         ..Default::default()
     };
     // A tag that is already gone is fine; nothing else is removed.
-    let _ = engine
-        .docker()
-        .remove_image(tag, Some(options), None)
-        .await;
+    let _ = engine.docker().remove_image(tag, Some(options), None).await;
 }
 
 #[cfg(test)]

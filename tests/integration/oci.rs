@@ -5,6 +5,7 @@
 use super::regserver::{FlakyProxy, Images, RegistryServer};
 use kz::docker::{Engine, EngineConfig};
 use kz::oci::auth::Credential;
+use kz::oci::layers::LayerCache;
 use kz::oci::push::{push_engine_image, push_index};
 use kz::oci::retry::RetryPolicy;
 use kz::oci::{Registry, RegistryOptions};
@@ -44,11 +45,12 @@ async fn two_platforms_become_one_index_and_a_second_push_uploads_nothing() {
 
     let registry =
         Registry::new(&reg.host(), &Credential::Anonymous, &fast_retry()).expect("client");
+    let cache = LayerCache::default();
     let repo = "kztest/multi";
-    let a = push_engine_image(&engine, &amd, &registry, repo, None)
+    let a = push_engine_image(&engine, &amd, &registry, repo, None, &cache)
         .await
         .expect("push amd64");
-    let b = push_engine_image(&engine, &arm, &registry, repo, None)
+    let b = push_engine_image(&engine, &arm, &registry, repo, None, &cache)
         .await
         .expect("push arm64");
     assert_eq!(a.platform, "linux/amd64");
@@ -115,12 +117,19 @@ async fn two_platforms_become_one_index_and_a_second_push_uploads_nothing() {
 
     // The same image again: the same digest, and no blob uploaded.
     let before = reg.storage_snapshot();
-    let again = push_engine_image(&engine, &amd, &registry, repo, None)
+    let again = push_engine_image(&engine, &amd, &registry, repo, None, &cache)
         .await
         .expect("again");
     assert_eq!(again.digest, a.digest, "deterministic layers and manifest");
     assert_eq!(again.uploaded_blobs, 0);
     assert_eq!(reg.storage_snapshot(), before);
+
+    // Into another repository: the layer is mounted from the first, not uploaded again.
+    let other = push_engine_image(&engine, &amd, &registry, "kztest/other", Some("1"), &cache)
+        .await
+        .expect("other repository");
+    assert_eq!(other.digest, a.digest);
+    assert_eq!(other.uploaded_blobs, 1, "only the config: {other:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -133,9 +142,17 @@ async fn transient_503s_are_retried_and_a_4xx_is_not() {
     images.scratch(&tag, "linux/amd64", "retry\n").await;
     let host = format!("127.0.0.1:{}", proxy.port);
     let registry = Registry::new(&host, &Credential::Anonymous, &fast_retry()).expect("client");
-    let pushed = push_engine_image(&engine, &tag, &registry, "kztest/retry", Some("1.0.0"))
-        .await
-        .expect("push through the flaky proxy");
+    let cache = LayerCache::default();
+    let pushed = push_engine_image(
+        &engine,
+        &tag,
+        &registry,
+        "kztest/retry",
+        Some("1.0.0"),
+        &cache,
+    )
+    .await
+    .expect("push through the flaky proxy");
     assert_eq!(proxy.failed.load(std::sync::atomic::Ordering::SeqCst), 3);
     // Some of the failed connections were the client's auth probe, which needs no retry.
     assert!(registry.retries() >= 1, "{}", registry.retries());
