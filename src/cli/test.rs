@@ -7,13 +7,13 @@
 
 use super::output::count;
 use super::Context;
+use crate::build::{self, BuildEvent, BuildOptions, BuildOutcome, BuildTarget};
 use crate::docker::{Engine, EngineConfig};
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::exttest::session::chain;
 use crate::exttest::{self, Event, ExtensionPlan, ExtensionReport, Runner, Session};
-use crate::settings::Settings;
-use crate::workspace::{Extension, Workspace};
+use crate::workspace::Extension;
 use std::time::Duration;
 
 #[derive(Debug, clap::Args)]
@@ -31,6 +31,19 @@ pub(crate) struct Args {
     /// Seconds to wait for each dependency to run (and be healthy, if it has a healthcheck).
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     wait_timeout: u64,
+    /// Test the local images as they are, without building them first.
+    #[arg(long)]
+    no_build: bool,
+}
+
+/// The stage whose image tags `kz test` builds and runs (the default of `kz build`, so a
+/// `kz build` before `kz test` leaves nothing to rebuild).
+const STAGE: &str = "dev";
+
+/// One chosen extension: its suites and the build targets they need.
+struct Planned {
+    rel: String,
+    plan: Result<(ExtensionPlan, Vec<BuildTarget>), Error>,
 }
 
 pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
@@ -41,19 +54,33 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
         ws.select(&args.names)?
     };
     let many = args.all || chosen.len() > 1;
-    let mut plans: Vec<(String, Result<ExtensionPlan, Error>)> = Vec::new();
+    let stage = settings.stage(STAGE);
+    let mut plans: Vec<Planned> = Vec::new();
     for ext in &chosen {
-        let plan = built_images(&ws, ext, &settings).and_then(|built| exttest::plan(ext, built));
+        let plan = build::targets(&ws.root, ext, &settings, stage).and_then(|targets| {
+            let built = targets
+                .iter()
+                .map(|t| exttest::Built {
+                    service: t.service.clone(),
+                    context: t.context.clone(),
+                    image: t.image().to_owned(),
+                })
+                .collect();
+            Ok((exttest::plan(ext, built)?, targets))
+        });
         match plan {
             Err(e) if !many => return Err(e),
-            other => plans.push((ext.rel(), other)),
+            plan => plans.push(Planned {
+                rel: ext.rel(),
+                plan,
+            }),
         }
     }
     let suites: usize = plans
         .iter()
-        .map(|(_, p)| p.as_ref().map_or(0, |p| p.suites.len()))
+        .map(|p| p.plan.as_ref().map_or(0, |(p, _)| p.suites.len()))
         .sum();
-    if suites == 0 && plans.iter().all(|(_, p)| p.is_ok()) {
+    if suites == 0 && plans.iter().all(|p| p.plan.is_ok()) {
         ctx.out
             .warn("no tests found (pytest, npm test or go test) in the chosen extensions");
         if args.json {
@@ -81,14 +108,24 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
         let mut printer = Printer::new(ctx, suites > 1);
         let work = async {
             let mut reports = Vec::new();
-            for (rel, plan) in &plans {
+            for Planned { rel, plan } in &plans {
                 let report = match plan {
-                    Ok(plan) => {
-                        runner
-                            .run_extension(rel, plan, &mut |e| printer.event(e))
-                            .await
+                    Ok((plan, targets)) => {
+                        let built = if args.no_build {
+                            Ok(())
+                        } else {
+                            build_needed(ctx, &engine, plan, targets).await
+                        };
+                        match built {
+                            Ok(()) => {
+                                runner
+                                    .run_extension(rel, plan, &mut |e| printer.event(e))
+                                    .await
+                            }
+                            Err(e) => extension_failed(ctx, rel, &e),
+                        }
                     }
-                    Err(e) => planning_failed(ctx, rel, e),
+                    Err(e) => extension_failed(ctx, rel, e),
                 };
                 reports.push(report);
             }
@@ -142,8 +179,9 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
     Ok(ExitStatus::Success)
 }
 
-/// An extension whose suites could not even be listed (bad compose file) counts as failed.
-fn planning_failed(ctx: &Context, rel: &str, e: &Error) -> ExtensionReport {
+/// An extension whose suites could not be listed (a bad compose file) or whose images could not
+/// be built counts as failed.
+fn extension_failed(ctx: &Context, rel: &str, e: &Error) -> ExtensionReport {
     ctx.out
         .error(&anyhow::anyhow!("{rel}: {}", chain(e)), e.hint().as_deref());
     ExtensionReport {
@@ -162,36 +200,44 @@ fn planning_failed(ctx: &Context, rel: &str, e: &Error) -> ExtensionReport {
     }
 }
 
-/// The images kz builds for `ext`, as `exttest` needs them.
-fn built_images(
-    _ws: &Workspace,
-    ext: &Extension,
-    settings: &Settings,
-) -> Result<Vec<exttest::Built>, Error> {
-    let compose_path = ext.file(crate::compose::DEV_FILE);
-    if !compose_path.is_file() {
-        return Ok(Vec::new());
+/// Build (or find up to date, by content hash) the images the suites of `plan` run in and the
+/// built services they depend on. The first failure stops the extension.
+async fn build_needed(
+    ctx: &Context,
+    engine: &Engine,
+    plan: &ExtensionPlan,
+    targets: &[BuildTarget],
+) -> Result<(), Error> {
+    let mut needed: Vec<&str> = Vec::new();
+    for suite in &plan.suites {
+        let Some(service) = suite.service.as_deref() else {
+            continue;
+        };
+        needed.push(service);
+        let deps = plan.compose.dependencies_of(service).unwrap_or_default();
+        needed.extend(deps.iter().map(|d| d.name.as_str()));
     }
-    let compose = exttest::compose::load(&compose_path, &ext.path)?;
-    let version = crate::manifest::Manifest::load(&ext.file(crate::manifest::FILE_NAME))
-        .ok()
-        .and_then(|m| m.version().map(str::to_owned))
-        .unwrap_or_else(|| "latest".to_owned());
-    Ok(compose
-        .services
+    let out = ctx.out;
+    for target in targets
         .iter()
-        .filter_map(|s| {
-            let context = s.context.clone()?;
-            let image = s.image.clone().unwrap_or_else(|| {
-                crate::imageref::extension_image(settings, &ext.dir_name, &s.name, &version, None)
-            });
-            Some(exttest::Built {
-                service: s.name.clone(),
-                context,
-                image,
-            })
+        .filter(|t| needed.contains(&t.service.as_str()))
+    {
+        let started = std::time::Instant::now();
+        let image = target.image().to_owned();
+        let shown = image.clone();
+        let outcome = build::build_target(engine, target, &BuildOptions::default(), move |e| {
+            if e == BuildEvent::Building {
+                out.done("Building", &shown);
+            }
         })
-        .collect())
+        .await?;
+        let secs = started.elapsed().as_secs_f64();
+        match outcome {
+            BuildOutcome::Built { .. } => out.done("Built", &format!("{image} ({secs:.1} s)")),
+            BuildOutcome::Skipped { .. } => out.done("Fresh", &format!("{image} (up to date)")),
+        }
+    }
+    Ok(())
 }
 
 /// Renders run events: status lines, and container output with a `[suite]` prefix on each line

@@ -6,11 +6,9 @@
 
 use crate::harness::{Run, Ws, KZ};
 use bollard::query_parameters::{
-    BuildImageOptions, ListContainersOptions, ListNetworksOptions, ListVolumesOptions,
-    RemoveImageOptions,
+    ListContainersOptions, ListNetworksOptions, ListVolumesOptions, RemoveImageOptions,
 };
 use bollard::Docker;
-use futures_util::StreamExt;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -36,7 +34,8 @@ fn unique(test: &str) -> String {
     format!("kzt-{test}-{}", std::process::id())
 }
 
-/// Images built for a test, removed when it ends (even when it fails).
+/// Images `kz test` builds for a test (each under a name unique to the test), removed when the
+/// test ends, even when it fails: the reference and the `latest` tag kz adds.
 struct Images {
     docker: Docker,
     tags: Vec<String>,
@@ -50,28 +49,10 @@ impl Images {
         }
     }
 
-    /// Build `context` (a folder with a Dockerfile) as `tag` through the engine API.
-    fn build(&mut self, context: &Path, tag: &str) {
-        let mut tar = tar::Builder::new(Vec::new());
-        tar.append_dir_all(".", context).expect("tar the context");
-        let body = tar.into_inner().expect("tar");
-        let opts = BuildImageOptions {
-            t: Some(tag.to_owned()),
-            dockerfile: "Dockerfile".to_owned(),
-            rm: true,
-            ..Default::default()
-        };
-        let docker = self.docker.clone();
-        block(async move {
-            let mut stream = docker.build_image(opts, None, Some(bollard::body_full(body.into())));
-            while let Some(item) = stream.next().await {
-                let info = item.unwrap_or_else(|e| panic!("build {tag}: {e}"));
-                if let Some(err) = info.error_detail.and_then(|d| d.message) {
-                    panic!("build {tag}: {err}");
-                }
-            }
-        });
-        self.tags.push(tag.to_owned());
+    fn track(&mut self, image: &str) {
+        let repo = image.rsplit_once(':').map_or(image, |(r, _)| r);
+        self.tags.push(image.to_owned());
+        self.tags.push(format!("{repo}:latest"));
     }
 }
 
@@ -150,6 +131,65 @@ fn leftovers(session: &str) -> Vec<String> {
     })
 }
 
+/// Removes whatever carries a session's label when dropped: the SIGINT test's guard for its own
+/// failure paths (a kz killed with SIGKILL cannot tear down).
+struct SessionGuard(Option<String>);
+
+impl Drop for SessionGuard {
+    fn drop(&mut self) {
+        let Some(session) = &self.0 else { return };
+        let docker = docker();
+        let filter = HashMap::from([(
+            "label".to_owned(),
+            vec![format!("dev.kz.session={session}")],
+        )]);
+        block(async {
+            let containers = docker
+                .list_containers(Some(ListContainersOptions {
+                    all: true,
+                    filters: Some(filter.clone()),
+                    ..Default::default()
+                }))
+                .await
+                .unwrap_or_default();
+            for c in containers {
+                let opts = bollard::query_parameters::RemoveContainerOptions {
+                    force: true,
+                    v: true,
+                    ..Default::default()
+                };
+                let _ = docker
+                    .remove_container(&c.id.unwrap_or_default(), Some(opts))
+                    .await;
+            }
+            let networks = docker
+                .list_networks(Some(ListNetworksOptions {
+                    filters: Some(filter.clone()),
+                }))
+                .await
+                .unwrap_or_default();
+            for n in networks {
+                let _ = docker.remove_network(&n.id.unwrap_or_default()).await;
+            }
+            let volumes = docker
+                .list_volumes(Some(ListVolumesOptions {
+                    filters: Some(filter.clone()),
+                }))
+                .await
+                .map(|v| v.volumes.unwrap_or_default())
+                .unwrap_or_default();
+            for v in volumes {
+                let _ = docker
+                    .remove_volume(
+                        &v.name,
+                        None::<bollard::query_parameters::RemoveVolumeOptions>,
+                    )
+                    .await;
+            }
+        });
+    }
+}
+
 #[track_caller]
 fn assert_clean(run: &Run) -> String {
     let session = session_of(&run.stderr);
@@ -174,12 +214,20 @@ fn tool_echo_runs_its_pytest_suite_in_a_container() {
     let image = format!("{}:0.1.0", unique("echo"));
     tool_echo(&ws, &image);
     let mut images = Images::new();
-    images.build(&ws.path("tools/tool-echo"), &image);
+    images.track(&image);
     let run = ws.kz(&["test", "tool-echo"]);
     run.code(0)
+        .stderr_has(&format!("Built {image}"))
         .stderr_has(&format!("Testing tools/tool-echo pytest in {image}"))
         .stderr_has("2 passed")
         .stderr_has("Passed tools/tool-echo pytest");
+    assert_clean(&run);
+    // The image is up to date now: the second run tests it without building.
+    let run = ws.kz(&["test", "tool-echo"]);
+    run.code(0)
+        .stderr_has(&format!("Fresh {image} (up to date)"))
+        .stderr_has("2 passed");
+    assert!(!run.stderr.contains("Building"), "{}", run.stderr);
     assert_clean(&run);
 }
 
@@ -207,8 +255,8 @@ fn a_failing_extension_fails_all_but_every_other_extension_still_runs() {
     tool_echo(&ws, &echo);
     failing_tool(&ws, &bad);
     let mut images = Images::new();
-    images.build(&ws.path("tools/tool-echo"), &echo);
-    images.build(&ws.path("tools/tool-aaa-fails"), &bad);
+    images.track(&echo);
+    images.track(&bad);
     // The examples' app and service have images of their own; leave them out of this run.
     std::fs::remove_dir_all(ws.path("apps")).expect("rm apps");
     std::fs::remove_dir_all(ws.path("services")).expect("rm services");
@@ -300,7 +348,7 @@ fn dependencies_run_on_the_test_network_under_their_service_names() {
          assert 'KV_MODE' not in os.environ\n",
     );
     let mut images = Images::new();
-    images.build(&ws.path("apps/notes/backend"), &image);
+    images.track(&image);
     let out = Command::new(KZ)
         .args(["test", "notes"])
         .current_dir(ws.path("."))
@@ -345,7 +393,7 @@ fn python_does_not_hide_node_tests_and_a_missing_runner_is_a_clear_failure() {
         r#"{"scripts": {"test": "vitest run"}}"#,
     );
     let mut images = Images::new();
-    images.build(&ws.path("apps/mixed/web"), &image);
+    images.track(&image);
     let run = ws.kz(&["test", "mixed", "--json"]);
     run.code(1)
         .stderr_has("Passed apps/mixed/web pytest")
@@ -379,7 +427,7 @@ fn sigint_during_a_run_tears_everything_down_and_exits_130() {
         "import time\n\ndef test_sleeps():\n    time.sleep(120)\n",
     );
     let mut images = Images::new();
-    images.build(&ws.path("apps/notes/backend"), &image);
+    images.track(&image);
     let mut child = Command::new(KZ)
         .args(["test", "notes"])
         .current_dir(ws.path("."))
@@ -402,6 +450,7 @@ fn sigint_during_a_run_tears_everything_down_and_exits_130() {
     });
     // Wait until the test itself runs (its container, the dependency, network and volume exist).
     let deadline = Instant::now() + Duration::from_secs(120);
+    let mut guard = SessionGuard(None);
     let mut session = None;
     loop {
         let line = rx
@@ -412,6 +461,7 @@ fn sigint_during_a_run_tears_everything_down_and_exits_130() {
             });
         if let Some(rest) = line.strip_prefix("Session ") {
             session = rest.split_whitespace().next().map(str::to_owned);
+            guard.0.clone_from(&session);
         }
         // pytest prints this line just before it runs the (sleeping) test.
         if line.contains("collected 1 item") {
@@ -463,7 +513,7 @@ fn a_dependency_that_exits_fails_the_suite_with_its_output() {
     );
     ws.write("apps/notes/docker-compose.yml", compose);
     let mut images = Images::new();
-    images.build(&ws.path("apps/notes/backend"), &image);
+    images.track(&image);
     let run = ws.kz(&["test", "notes"]);
     run.code(1)
         .stderr_has("FAILED apps/notes/backend pytest")
