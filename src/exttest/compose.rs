@@ -62,7 +62,12 @@ impl ComposeFile {
 
     /// `name`'s dependencies, transitively, in start order (dependencies first), without `name`.
     /// Unknown names are errors; cycles are cut (compose refuses them; kz just stops there).
+    /// A `name` that is not a service of the file (a tool built from its root Dockerfile without
+    /// compose) has none.
     pub fn dependencies_of(&self, name: &str) -> Result<Vec<&Service>> {
+        if self.service(name).is_none() {
+            return Ok(Vec::new());
+        }
         let mut order: Vec<&Service> = Vec::new();
         let mut visiting: Vec<&str> = Vec::new();
         self.visit(name, &mut visiting, &mut order)?;
@@ -480,6 +485,7 @@ mod tests {
         let f = parse_str("services:\n  a:\n    depends_on: [nope]\n");
         let err = f.dependencies_of("a").expect_err("unknown");
         assert!(err.to_string().contains("docker-compose.yml"), "{err}");
+        assert!(f.dependencies_of("not-a-service").expect("none").is_empty());
         let f = parse_str("services:\n  a:\n    depends_on: [b]\n  b:\n    depends_on: [a]\n");
         let deps = f.dependencies_of("a").expect("cycle cut");
         assert_eq!(deps.len(), 1);

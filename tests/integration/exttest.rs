@@ -541,3 +541,39 @@ fn an_unreachable_engine_is_exit_3_with_a_hint() {
     );
     assert!(stderr.contains("hint:"), "{stderr}");
 }
+
+#[test]
+fn a_tool_without_compose_is_tested_in_its_root_image() {
+    let ws = Ws::new();
+    let namespace = unique("plain");
+    let mut images = Images::new();
+    for tag in ["1.0.0", "1.0.0-dev"] {
+        images.track(&format!("{namespace}/tool-plain:{tag}"));
+    }
+    ws.write("kz.yaml", format!("images:\n  namespace: {namespace}\n"))
+        .write(
+            "tools/tool-plain/kamiwaza.json",
+            r#"{"name": "tool-plain", "version": "1.0.0"}"#,
+        )
+        .write(
+            "tools/tool-plain/Dockerfile",
+            "FROM python:3.11-slim\nWORKDIR /srv\nCOPY . .\n",
+        )
+        .write(
+            "tools/tool-plain/tests/test_plain.py",
+            "def test_plain():\n    assert True\n",
+        );
+    let run = ws.kz(&["test", "tool-plain", "--json"]);
+    run.code(0);
+    assert_clean(&run);
+    let reports: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    let suite = &reports[0]["suites"][0];
+    assert_eq!(suite["result"], "passed", "{}", run.stderr);
+    assert_eq!(suite["service"], "tool-plain");
+    assert!(
+        suite["image"]
+            .as_str()
+            .is_some_and(|i| i.starts_with(&format!("{namespace}/tool-plain:1.0.0"))),
+        "{suite}"
+    );
+}
