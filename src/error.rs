@@ -118,6 +118,10 @@ pub enum Error {
     ImageMissing { image: String },
     #[error("{message}")]
     BadArgument { message: String, hint: String },
+    #[error(
+        "the engine cannot build {image} for {platform}: the image it made is for another platform"
+    )]
+    PlatformUnsupported { image: String, platform: String },
     #[error("the Docker engine failed to {doing}")]
     Engine {
         doing: String,
@@ -202,6 +206,11 @@ impl Error {
             Error::Kamiwaza(e) => e.hint(),
             Error::Libs(e) => e.hint(),
             Error::BadArgument { hint, .. } => Some(hint.clone()),
+            Error::PlatformUnsupported { .. } => Some(
+                "RUN steps for another architecture need emulation (qemu/binfmt) on the engine \
+                 host, and FROM images must exist for that platform; or leave it out of --platforms"
+                    .to_owned(),
+            ),
             Error::RegistryAuth { registry, .. } => Some(format!(
                 "log in with `docker login {registry}` (kz reads the docker CLI's config.json, \
                  DOCKER_CONFIG, credsStore and credHelpers)"
@@ -224,7 +233,8 @@ impl Error {
             | Error::EngineUnreachable { .. }
             | Error::Engine { .. }
             | Error::Registry { .. }
-            | Error::Credentials { .. } => ExitStatus::Environment,
+            | Error::Credentials { .. }
+            | Error::PlatformUnsupported { .. } => ExitStatus::Environment,
             Error::Kamiwaza(e) => e.exit_status(),
             Error::Libs(e) => e.exit_status(),
             Error::ValidationFailed { .. }

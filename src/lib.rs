@@ -24,6 +24,7 @@ pub mod par;
 pub mod publish;
 pub mod registry;
 pub mod scaffold;
+pub mod secret;
 pub mod serve;
 pub mod settings;
 pub mod synapse;

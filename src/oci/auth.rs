@@ -3,8 +3,8 @@
 //! `credHelpers[host]`, else `credsStore`, else the file's own `auths` entry (`auth` =
 //! base64 `user:password`, or `username`/`password`, or `identitytoken`). A helper is the
 //! program `docker-credential-<name>` on the `PATH` handed in, run as `get` with the server on
-//! stdin. Secrets live in [`Secret`], whose `Debug` is redacted and which has no `Display`:
-//! nothing kz prints or returns in an error can carry one.
+//! stdin. Secrets live in [`Secret`], which never shows its value: nothing kz prints or
+//! returns in an error can carry one.
 
 use crate::error::Error;
 use base64::Engine as _;
@@ -17,26 +17,7 @@ use std::process::{Command, Stdio};
 /// The key the docker CLI files Docker Hub credentials under.
 pub const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
 
-/// A secret string. `Debug` prints `<redacted>`; there is no `Display`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
-    }
-
-    /// The secret itself, for the one place that sends it to the registry.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
+pub use crate::secret::Secret;
 
 /// What kz presents to a registry.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,12 +54,22 @@ impl Credential {
 }
 
 /// Where credentials are looked up: the docker config file and the environment helpers run in.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct CredentialStore {
     /// The config.json (it may not exist: then every registry is anonymous).
     pub config: PathBuf,
     /// The environment handed to credential helpers; its `PATH` finds them.
     pub env: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for CredentialStore {
+    // The environment may hold other secrets: only its size is shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialStore")
+            .field("config", &self.config)
+            .field("env", &format_args!("<{} variables>", self.env.len()))
+            .finish()
+    }
 }
 
 #[derive(Default, Deserialize)]

@@ -356,12 +356,9 @@ async fn build_for(
         }
         opts.no_cache = true;
     }
-    Err(Error::BadArgument {
-        message: format!(
-            "the engine built {} for {platform} but the image is for another platform",
-            plan.reference
-        ),
-        hint: "the engine cannot build for that platform (no emulation for RUN steps?)".into(),
+    Err(Error::PlatformUnsupported {
+        image: plan.reference.clone(),
+        platform: platform.to_owned(),
     })
 }
 

@@ -379,3 +379,32 @@ fn bad_platforms_and_unknown_stages_are_usage_errors() {
     .code(2)
     .stderr_has("no stage named `qa`");
 }
+
+#[test]
+fn a_platform_the_engine_cannot_build_fails_without_moving_the_tag() {
+    let reg = RegistryServer::start(None);
+    let ns = namespace(&reg.host(), "foreign");
+    let ws = scratch_tool(&ns, "1.0.0", "x\n");
+    // busybox:latest exists here for amd64 only, and nothing can be pulled.
+    ws.write(
+        "tools/tool-hello/Dockerfile",
+        "FROM busybox:latest\nCOPY hello.txt /hello.txt\n",
+    );
+    let cfg = tempfile::tempdir().expect("config");
+    let run = kz(
+        &ws,
+        cfg.path(),
+        &[],
+        &[
+            "publish",
+            "--images-only",
+            "--platforms",
+            "linux/amd64,linux/arm64",
+        ],
+    );
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    run.stderr_has("linux/arm64");
+    let repo = format!("{}/tool-hello", ns.split_once('/').expect("ns").1);
+    let r = reg.get(&format!("/v2/{repo}/manifests/1.0.0-dev"), ACCEPT_ALL);
+    assert_eq!(r.status, 404, "no tag for a half-built image: {}", r.text());
+}
