@@ -39,6 +39,13 @@ pub enum Error {
     },
     #[error("{message}")]
     Usage { message: String },
+    #[error("`{container}` is not healthy: {reason}")]
+    AppUnhealthy {
+        container: String,
+        reason: String,
+        /// The container's last log lines.
+        logs: String,
+    },
     #[error("no kz workspace found from `{start}`")]
     NoWorkspace { start: PathBuf },
     #[error("no extension named `{name}` in this workspace")]
@@ -239,7 +246,8 @@ impl Error {
             Error::Libs(e) => e.exit_status(),
             Error::ValidationFailed { .. }
             | Error::BuildFailed { .. }
-            | Error::ImageMissing { .. } => ExitStatus::Failure,
+            | Error::ImageMissing { .. }
+            | Error::AppUnhealthy { .. } => ExitStatus::Failure,
             _ => ExitStatus::Usage,
         }
     }

@@ -50,6 +50,11 @@ struct Row {
 }
 
 pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
+    if !args.all {
+        if let Some((dir, display)) = super::synapse_apps::app_dir(&args.names, ctx)? {
+            return build_synapse(args, ctx, &dir, &display);
+        }
+    }
     let (ws, settings) = ctx.workspace()?;
     let stage = settings
         .stage(&args.stage)
@@ -94,6 +99,48 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
         platform: args.platform.clone(),
         ..BuildOptions::default()
     };
+    execute(args, ctx, targets, &opts, planning_failed.len())
+}
+
+/// A Synapse app: one build with the manifest label, tagged `<REGISTRY>/<NS>/<slug>:<version>`
+/// and `:latest`; refused while the manifest has errors.
+fn build_synapse(
+    args: &Args,
+    ctx: &Context,
+    dir: &std::path::Path,
+    display: &str,
+) -> Result<ExitStatus, Error> {
+    let target = crate::synapse::Target::from_env(&ctx.env);
+    let app = match crate::synapse::build::plan(dir, display, &target) {
+        Ok(app) => app,
+        Err(err) => {
+            if let Error::ValidationFailed { report } = &err {
+                super::validate::print_text(ctx, report);
+            }
+            return Err(err);
+        }
+    };
+    for f in &app.findings.findings {
+        ctx.out
+            .warn(&format!("{}: {} [{}]", f.file, f.message, f.rule));
+    }
+    let opts = BuildOptions {
+        force: args.force || args.no_cache,
+        no_cache: args.no_cache,
+        platform: args.platform.clone(),
+        labels: app.labels(),
+        ..BuildOptions::default()
+    };
+    execute(args, ctx, vec![app.target], &opts, 0)
+}
+
+fn execute(
+    args: &Args,
+    ctx: &Context,
+    targets: Vec<BuildTarget>,
+    opts: &BuildOptions,
+    planning_failed: usize,
+) -> Result<ExitStatus, Error> {
     let jobs = args.jobs.map_or_else(
         || std::thread::available_parallelism().map_or(1, |n| n.get()),
         usize::from,
@@ -105,9 +152,9 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
     let bars = !ctx.out.is_quiet() && !args.json && std::io::stderr().is_terminal();
     let rows = runtime.block_on(async {
         let engine = Engine::connect(&EngineConfig::from_env(&ctx.env)).await?;
-        Ok::<_, Error>(build_all(&engine, targets, &opts, jobs, bars, ctx).await)
+        Ok::<_, Error>(build_all(&engine, targets, opts, jobs, bars, ctx).await)
     })?;
-    report(&rows, planning_failed.len(), args.json, ctx)
+    report(&rows, planning_failed, args.json, ctx)
 }
 
 async fn build_all(

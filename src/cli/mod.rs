@@ -12,7 +12,9 @@ mod output;
 mod package;
 mod package_libs;
 mod publish;
+mod run;
 mod serve_registry;
+mod synapse_apps;
 mod sync_compose;
 mod test;
 mod validate;
@@ -62,6 +64,10 @@ enum Command {
     Validate(validate::Args),
     /// Generate docker-compose.appgarden.yml from docker-compose.yml.
     SyncCompose(sync_compose::Args),
+    /// Start a Synapse app as the workspace's runner does and wait until it is healthy.
+    Run(run::RunArgs),
+    /// Stop and remove a Synapse app started by `kz run`.
+    Stop(run::StopArgs),
     /// Create a new app, service, tool or Synapse app from the built-in templates.
     New(new::Args),
     /// List the extensions of the workspace.
@@ -147,6 +153,8 @@ pub fn main() -> u8 {
         Command::Validate(args) => validate::run(&args, &ctx),
         Command::SyncCompose(args) => sync_compose::run(&args, &ctx),
         Command::New(args) => new::run(&args, &ctx),
+        Command::Run(args) => run::run(&args, &ctx),
+        Command::Stop(args) => run::stop(&args, &ctx),
         Command::List(args) => list::run(&args, &ctx),
         Command::Bump(args) => bump::run(&args, &ctx),
         Command::Clean(args) => clean::run(&args, &ctx),

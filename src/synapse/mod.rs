@@ -5,15 +5,19 @@
 //! * `manifest` — the file as exact bytes plus its YAML tree;
 //! * `rules`, `lint` — the `synapse/*` rules `kz validate` runs on manifests and app folders;
 //! * `label` — the label's encoding (base64, with the plain YAML/JSON fallback on read);
-//! * `scaffold` — `kz new synapse SLUG --framework X`.
+//! * `scaffold` — `kz new synapse SLUG --framework X`;
+//! * `build` — what `kz build` builds for an app (the build is `crate::build`);
+//! * `run` — `kz run` / `kz stop`, the workspace runner's contract on a laptop.
 //!
 //! Where apps live: anywhere (a folder holding synapse-app.yaml), and inside an extensions
 //! workspace in `<root>/synapse/<slug>/`, which no other command looks at.
 
+pub mod build;
 pub mod label;
 pub mod lint;
 pub mod manifest;
 pub mod rules;
+pub mod run;
 pub mod scaffold;
 
 pub use manifest::{AppManifest, FILE_NAME};

@@ -36,6 +36,24 @@ impl Engine {
         Some(inspect.config.and_then(|c| c.labels).unwrap_or_default())
     }
 
+    /// A container's inspect result, or None when there is no such container.
+    pub(crate) fn container(
+        &self,
+        name: &str,
+    ) -> Option<bollard::models::ContainerInspectResponse> {
+        self.rt
+            .block_on(self.docker.inspect_container(
+                name,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            ))
+            .ok()
+    }
+
+    /// Remove a network the test made (missing is fine).
+    pub(crate) fn remove_network(&self, name: &str) {
+        let _ = self.rt.block_on(self.docker.remove_network(name));
+    }
+
     pub(crate) fn id(&self, image: &str) -> Option<String> {
         self.rt.block_on(self.docker.inspect_image(image)).ok()?.id
     }

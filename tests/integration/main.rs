@@ -18,6 +18,7 @@ mod regserver;
 mod schema;
 mod serve;
 mod synapse;
+mod synapse_engine;
 mod sync_compose;
 mod validate;
 mod version_and_list;
