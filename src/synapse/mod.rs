@@ -7,7 +7,9 @@
 //! * `label` — the label's encoding (base64, with the plain YAML/JSON fallback on read);
 //! * `scaffold` — `kz new synapse SLUG --framework X`;
 //! * `build` — what `kz build` builds for an app (the build is `crate::build`);
-//! * `run` — `kz run` / `kz stop`, the workspace runner's contract on a laptop.
+//! * `run` — `kz run` / `kz stop`, the workspace runner's contract on a laptop;
+//! * `publish` — pushing an app's two tags; `remote` — `kz inspect` and `kz index` over a
+//!   registry (manifest → config blob → label, config blobs cached by digest).
 //!
 //! Where apps live: anywhere (a folder holding synapse-app.yaml), and inside an extensions
 //! workspace in `<root>/synapse/<slug>/`, which no other command looks at.
@@ -16,6 +18,8 @@ pub mod build;
 pub mod label;
 pub mod lint;
 pub mod manifest;
+pub mod publish;
+pub mod remote;
 pub mod rules;
 pub mod run;
 pub mod scaffold;

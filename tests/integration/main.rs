@@ -19,6 +19,7 @@ mod schema;
 mod serve;
 mod synapse;
 mod synapse_engine;
+mod synapse_registry;
 mod sync_compose;
 mod validate;
 mod version_and_list;
