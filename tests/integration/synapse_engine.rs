@@ -49,7 +49,7 @@ fn build_run_stop(framework: &str, adapt: impl Fn(&str) -> String) {
     let engine = Engine::connect();
     let id = std::process::id();
     let slug = format!("kzt-{framework}-{id}");
-    let registry = format!("kzt-syn-{id}.local");
+    let registry = format!("kzt-syn-{framework}-{id}.local");
     let network = format!("kzt-syn-net-{framework}-{id}");
     let _cleanup = Cleanup {
         engine: &engine,
