@@ -66,8 +66,6 @@ enum Command {
     Validate(validate::Args),
     /// Generate docker-compose.appgarden.yml from docker-compose.yml.
     SyncCompose(sync_compose::Args),
-    /// Push a Synapse app's image under its version and :latest (after `kz build`).
-    Publish(PublishArgs),
     /// Print the Synapse manifest label of an image (local, or --remote from its registry).
     Inspect(synapse_remote::InspectArgs),
     /// Index the Synapse apps of a registry as the App Store sees them (JSON).
@@ -100,13 +98,6 @@ enum Command {
     PackageLibs(package_libs::Args),
     /// Run the extensions' tests (pytest, npm test, go test) in containers of their images.
     Test(test::Args),
-}
-
-/// `kz publish [APP]` (Synapse apps; extension publishing is a separate issue).
-#[derive(Debug, clap::Args)]
-struct PublishArgs {
-    /// The app folder (default: the one kz runs in, or CONTEXT).
-    names: Vec<String>,
 }
 
 /// What every command gets: where it runs, the environment and the output streams.
@@ -169,15 +160,6 @@ pub fn main() -> u8 {
         Command::SyncCompose(args) => sync_compose::run(&args, &ctx),
         Command::New(args) => new::run(&args, &ctx),
         Command::Run(args) => run::run(&args, &ctx),
-        Command::Publish(args) => match synapse_apps::app_dir(&args.names, &ctx) {
-            Ok(Some((dir, display))) => synapse_publish::publish(&dir, &display, &ctx),
-            Ok(None) => Err(Error::Usage {
-                message:
-                    "kz publish here publishes Synapse apps: run it in an app folder or name one"
-                        .to_owned(),
-            }),
-            Err(e) => Err(e),
-        },
         Command::Inspect(args) => synapse_remote::inspect(&args, &ctx),
         Command::Index(args) => synapse_remote::index(&args, &ctx),
         Command::Stop(args) => run::stop(&args, &ctx),

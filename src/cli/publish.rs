@@ -1,6 +1,8 @@
 //! `kz publish [NAME...] --stage S [--platforms P,...] [--images-only|--catalog-only] [--dry-run]
 //! [--force]`: push the stage's images (skipping those the registry holds already), then the
 //! catalogue. `--dry-run` prints what would be pushed or skipped and writes nothing anywhere.
+//! In a Synapse app folder (or naming one), it pushes the app's `<version>` and `latest` tags
+//! instead (`synapse_publish`).
 
 use super::output::count;
 use super::Context;
@@ -19,7 +21,8 @@ const LAYER_CACHE: &str = "build/kz-publish/layers.json";
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Extensions to publish (folder name or type/name); default: the current one, else all.
+    /// Extensions to publish (folder name or type/name), or one Synapse app folder; default: the
+    /// current extension or app, else all.
     names: Vec<String>,
     /// The stage: dev, stage, prod (kz.yaml `stages` defines more).
     #[arg(long, default_value = "dev")]
@@ -47,6 +50,10 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
+    // In (or naming) a Synapse app folder: push the app's two tags.
+    if let Some((dir, display)) = super::synapse_apps::app_dir(&args.names, ctx)? {
+        return super::synapse_publish::publish(&dir, &display, ctx);
+    }
     let (ws, settings) = ctx.workspace()?;
     let stage = settings
         .stage(&args.stage)

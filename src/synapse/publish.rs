@@ -5,6 +5,7 @@
 use super::build::AppBuild;
 use crate::docker::Engine;
 use crate::error::Error;
+use crate::oci::layers::LayerCache;
 use crate::oci::push::{push_engine_image, PushedImage};
 use crate::oci::Registry;
 
@@ -15,12 +16,15 @@ pub async fn push(
     app: &AppBuild,
 ) -> Result<Vec<PushedImage>, Error> {
     let mut pushed = Vec::new();
+    // In memory: the second tag finds the layers the first one compressed.
+    let layers = LayerCache::default();
     for reference in [&app.reference, &app.latest] {
         let rest = reference
             .strip_prefix(&format!("{}/", registry.host()))
             .unwrap_or(reference);
         let (repo, tag) = rest.rsplit_once(':').unwrap_or((rest, "latest"));
-        pushed.push(push_engine_image(engine, reference, registry, repo, Some(tag)).await?);
+        pushed
+            .push(push_engine_image(engine, reference, registry, repo, Some(tag), &layers).await?);
     }
     Ok(pushed)
 }

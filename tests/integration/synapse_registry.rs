@@ -152,9 +152,16 @@ fn push_other(host: &str, repo: &str, tag: &str, label: Option<&str>) -> String 
             &kz::oci::RegistryOptions::default(),
         )
         .expect("registry");
-        kz::oci::push::push_engine_image(&engine, &local, &registry, repo, Some(tag))
-            .await
-            .expect("push");
+        kz::oci::push::push_engine_image(
+            &engine,
+            &local,
+            &registry,
+            repo,
+            Some(tag),
+            &kz::oci::layers::LayerCache::default(),
+        )
+        .await
+        .expect("push");
         local
     })
 }
