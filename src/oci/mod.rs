@@ -11,6 +11,7 @@ pub mod auth;
 pub mod layers;
 pub mod push;
 pub mod retry;
+pub mod token;
 
 use crate::error::Error;
 use auth::Credential;
@@ -50,6 +51,11 @@ pub struct Registry {
     credential: &'static str,
     policy: RetryPolicy,
     retries: AtomicU32,
+    /// An identity (refresh) token, traded per repository for access tokens.
+    refresh: Option<auth::Secret>,
+    http: Option<reqwest::Client>,
+    scheme: &'static str,
+    scoped: tokio::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -173,10 +179,29 @@ impl Registry {
         // reqwest is built without a default TLS provider; kz's is ring. Installing it twice is
         // harmless (the second install reports the first and changes nothing).
         let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
-        let protocol = if options.insecure || is_loopback(host) {
+        let plain = options.insecure || is_loopback(host);
+        let protocol = if plain {
             ClientProtocol::HttpsExcept(vec![host.to_owned()])
         } else {
             ClientProtocol::Https
+        };
+        let refresh = match credential {
+            Credential::Token(t) => Some(t.clone()),
+            _ => None,
+        };
+        let http = match refresh {
+            Some(_) => Some(
+                reqwest::Client::builder()
+                    .no_proxy()
+                    .connect_timeout(Duration::from_secs(10))
+                    .build()
+                    .map_err(|e| Error::Registry {
+                        registry: host.to_owned(),
+                        doing: "set up the HTTP client".into(),
+                        source: Box::new(OciDistributionError::GenericError(Some(e.to_string()))),
+                    })?,
+            ),
+            None => None,
         };
         let config = ClientConfig {
             protocol,
@@ -199,7 +224,67 @@ impl Registry {
             credential: credential.describe(),
             policy: options.retry,
             retries: AtomicU32::new(0),
+            refresh,
+            http,
+            scheme: if plain { "http" } else { "https" },
+            scoped: tokio::sync::Mutex::new(Default::default()),
         })
+    }
+
+    /// With an identity token: trade it once per repository for an access token (pull and
+    /// push) where the registry's Bearer challenge says, and hand that to the client.
+    async fn scope(&self, repo: &str) -> Result<(), Error> {
+        let (Some(refresh), Some(http)) = (&self.refresh, &self.http) else {
+            return Ok(());
+        };
+        let mut done = self.scoped.lock().await;
+        if done.contains(repo) {
+            return Ok(());
+        }
+        let doing = format!("exchange the identity token for {repo}");
+        let failed = |m: String| Error::Registry {
+            registry: self.host.clone(),
+            doing: doing.clone(),
+            source: Box::new(OciDistributionError::GenericError(Some(m))),
+        };
+        let probe = http
+            .get(format!("{}://{}/v2/", self.scheme, self.host))
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .map_err(|e| failed(e.without_url().to_string()))?;
+        let challenge = probe
+            .headers()
+            .get(reqwest::header::WWW_AUTHENTICATE)
+            .and_then(|h| h.to_str().ok())
+            .and_then(token::parse_challenge);
+        if let Some(challenge) = challenge {
+            let scope = format!("repository:{repo}:pull,push");
+            let access = token::exchange(http, &challenge, &scope, refresh)
+                .await
+                .map_err(|e| match e {
+                    token::ExchangeError::Refused(_) => Error::RegistryAuth {
+                        registry: self.host.clone(),
+                        doing: doing.clone(),
+                        credential: self.credential,
+                    },
+                    token::ExchangeError::Failed(m) => failed(m),
+                })?;
+            let r = self.reference(repo, "latest");
+            for op in [
+                oci_client::RegistryOperation::Pull,
+                oci_client::RegistryOperation::Push,
+            ] {
+                let t = oci_client::token_cache::RegistryTokenType::Bearer(
+                    oci_client::token_cache::RegistryToken::Token {
+                        token: access.clone(),
+                    },
+                );
+                self.client.tokens.insert(&r, op, t).await;
+            }
+        }
+        done.insert(repo.to_owned());
+        Ok(())
     }
 
     pub fn host(&self) -> &str {
@@ -252,6 +337,7 @@ impl Registry {
 
     /// The manifest `repo:reference` (a tag or a digest), or `None` when there is none.
     pub async fn manifest(&self, repo: &str, reference: &str) -> Result<Option<Fetched>, Error> {
+        self.scope(repo).await?;
         let r = self.reference(repo, reference);
         let got = self
             .call(|| {
@@ -279,6 +365,7 @@ impl Registry {
 
     /// The blob `digest` of `repo`, in memory (configs and manifests, not layers).
     pub async fn blob(&self, repo: &str, digest: &str) -> Result<Vec<u8>, Error> {
+        self.scope(repo).await?;
         let r = self.reference(repo, digest);
         self.call(|| async {
             let mut out = Vec::new();
@@ -336,6 +423,7 @@ impl Registry {
 
     /// Every tag of `repo` (sorted); empty when the repository does not exist.
     pub async fn tags(&self, repo: &str) -> Result<Vec<String>, Error> {
+        self.scope(repo).await?;
         let r = self.reference(repo, "latest");
         let mut all: Vec<String> = Vec::new();
         loop {
@@ -390,6 +478,7 @@ impl Registry {
     }
 
     pub async fn blob_exists(&self, repo: &str, digest: &str) -> Result<bool, Error> {
+        self.scope(repo).await?;
         let r = self.reference(repo, digest);
         self.client
             .store_auth_if_needed(r.resolve_registry(), &self.auth)
@@ -430,6 +519,9 @@ impl Registry {
     /// Mount blob `digest` of `from` into `repo` (same registry) without uploading it again.
     /// False when the registry would not (it then expects an upload, which kz does instead).
     pub async fn mount_blob(&self, repo: &str, from: &str, digest: &str) -> bool {
+        if self.scope(repo).await.is_err() {
+            return false;
+        }
         let r = self.reference(repo, digest);
         let source = self.reference(from, digest);
         self.client
@@ -463,6 +555,7 @@ impl Registry {
         body: Vec<u8>,
         media_type: &str,
     ) -> Result<String, Error> {
+        self.scope(repo).await?;
         let r = self.reference(repo, reference);
         let digest = sha256_digest(&body);
         let content_type = http::HeaderValue::from_str(media_type).map_err(|_| {

@@ -3,7 +3,7 @@
 //! named by the workspace's `images.namespace` (`127.0.0.1:<port>/<ns>`).
 
 use super::harness::{Run, Ws, KZ};
-use super::regserver::{FlakyProxy, RegistryServer};
+use super::regserver::{FlakyProxy, RegistryServer, TokenServer};
 use std::path::Path;
 use std::process::Command;
 
@@ -407,4 +407,44 @@ fn a_platform_the_engine_cannot_build_fails_without_moving_the_tag() {
     let repo = format!("{}/tool-hello", ns.split_once('/').expect("ns").1);
     let r = reg.get(&format!("/v2/{repo}/manifests/1.0.0-dev"), ACCEPT_ALL);
     assert_eq!(r.status, 404, "no tag for a half-built image: {}", r.text());
+}
+
+#[test]
+fn an_identity_token_is_traded_for_a_scoped_access_token() {
+    let refresh = "kz-refresh-token-90210";
+    let tokens = TokenServer::start(refresh);
+    let reg = RegistryServer::start_with_tokens(&tokens);
+    let ns = namespace(&reg.host(), "token");
+    let ws = scratch_tool(&ns, "4.0.0", "token\n");
+    let args = ["publish", "--images-only", "--platforms", "linux/amd64"];
+    let config = |dir: &Path, token: &str| {
+        std::fs::write(
+            dir.join("config.json"),
+            format!(
+                "{{\"auths\": {{\"{}\": {{\"identitytoken\": \"{token}\"}}}}}}",
+                reg.host()
+            ),
+        )
+        .expect("config.json");
+    };
+    let good = tempfile::tempdir().expect("config");
+    config(good.path(), refresh);
+    let run = kz(&ws, good.path(), &[], &args);
+    run.code(0)
+        .stderr_has("pushed 1 image")
+        .stdout_has("/tool-hello:4.0.0-dev@sha256:");
+    assert!(tokens.exchanges.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+    assert!(!format!("{}{}", run.stdout, run.stderr).contains(refresh));
+    // The registry itself says the tag is there (asked with a token of our own).
+    let repo = format!("{}/tool-hello", ns.split_once('/').expect("ns").1);
+    let unauth = reg.get(&format!("/v2/{repo}/tags/list"), "application/json");
+    assert_eq!(unauth.status, 401, "the registry requires tokens");
+
+    let bad = tempfile::tempdir().expect("config");
+    config(bad.path(), "kz-wrong-token-31337");
+    ws.write("tools/tool-hello/hello.txt", "changed\n");
+    let run = kz(&ws, bad.path(), &[], &args);
+    run.code(2)
+        .stderr_has("refused the credentials (identity token)");
+    assert!(!format!("{}{}", run.stdout, run.stderr).contains("kz-wrong-token-31337"));
 }

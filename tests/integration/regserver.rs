@@ -32,6 +32,15 @@ pub(crate) struct RegistryServer {
 impl RegistryServer {
     /// Start a registry; with `auth`, it requires that user and password (htpasswd, bcrypt).
     pub(crate) fn start(auth: Option<(&str, &str)>) -> RegistryServer {
+        Self::start_with(auth, None)
+    }
+
+    /// Start a registry that takes bearer tokens from `tokens` (the distribution token protocol).
+    pub(crate) fn start_with_tokens(tokens: &TokenServer) -> RegistryServer {
+        Self::start_with(None, Some(tokens))
+    }
+
+    fn start_with(auth: Option<(&str, &str)>, tokens: Option<&TokenServer>) -> RegistryServer {
         assert!(
             Path::new(REGISTRY_BIN).is_file(),
             "{REGISTRY_BIN} is missing: scripts/engine-setup.sh installs docker-registry"
@@ -47,6 +56,14 @@ impl RegistryServer {
             auth_yaml = format!(
                 "auth:\n  htpasswd:\n    realm: kz-test\n    path: {}\n",
                 file.display()
+            );
+        }
+        if let Some(t) = tokens {
+            auth_yaml = format!(
+                "auth:\n  token:\n    realm: http://127.0.0.1:{}/token\n    service: {SERVICE}\n    \
+                 issuer: {ISSUER}\n    rootcertbundle: {}\n",
+                t.port,
+                t.cert.display()
             );
         }
         for _ in 0..5 {
@@ -307,4 +324,157 @@ impl Drop for Images {
         })
         .join();
     }
+}
+
+const SERVICE: &str = "kz-test-registry";
+const ISSUER: &str = "kz-test-issuer";
+
+/// A token server for the registry's token auth: it trades the one refresh token it knows
+/// (`grant_type=refresh_token`, as the docker CLI sends identity tokens) for an ES256 JWT with
+/// the scope asked for, signed by a key whose self-signed certificate the registry trusts.
+pub(crate) struct TokenServer {
+    pub(crate) port: u16,
+    pub(crate) cert: PathBuf,
+    /// Refresh-token requests seen, accepted or not.
+    pub(crate) exchanges: Arc<AtomicUsize>,
+    _dir: tempfile::TempDir,
+}
+
+impl TokenServer {
+    pub(crate) fn start(refresh_token: &str) -> TokenServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = rcgen::KeyPair::generate().expect("key");
+        let cert = rcgen::CertificateParams::new(vec!["kz-test-tokens".to_owned()])
+            .expect("params")
+            .self_signed(&key)
+            .expect("cert");
+        let cert_path = dir.path().join("tokens.pem");
+        std::fs::write(&cert_path, cert.pem()).expect("pem");
+        let x5c = base64::engine::general_purpose::STANDARD.encode(cert.der());
+        let rng = ring::rand::SystemRandom::new();
+        let signer = ring::signature::EcdsaKeyPair::from_pkcs8(
+            &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+            &key.serialize_der(),
+            &rng,
+        )
+        .expect("signer");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let exchanges = Arc::new(AtomicUsize::new(0));
+        let seen = exchanges.clone();
+        let expected = refresh_token.to_owned();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut c) = conn else { continue };
+                let Some((head, body)) = read_request(&mut c) else {
+                    continue;
+                };
+                let form: std::collections::BTreeMap<String, String> =
+                    form_urlencoded::parse(&body).into_owned().collect();
+                let (status, reply) = if head.starts_with("POST /token")
+                    && form.get("grant_type").map(String::as_str) == Some("refresh_token")
+                {
+                    seen.fetch_add(1, Ordering::SeqCst);
+                    if form.get("refresh_token") == Some(&expected) {
+                        let scope = form.get("scope").cloned().unwrap_or_default();
+                        let jwt = sign_jwt(&signer, &rng, &x5c, &scope);
+                        (
+                            "200 OK",
+                            format!("{{\"access_token\":\"{jwt}\",\"expires_in\":300}}"),
+                        )
+                    } else {
+                        (
+                            "401 Unauthorized",
+                            "{\"error\":\"invalid_grant\"}".to_owned(),
+                        )
+                    }
+                } else {
+                    ("401 Unauthorized", "{}".to_owned())
+                };
+                let _ = c.write_all(
+                    format!(
+                        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\n\
+                         Content-Length: {}\r\nConnection: close\r\n\r\n{reply}",
+                        reply.len()
+                    )
+                    .as_bytes(),
+                );
+            }
+        });
+        TokenServer {
+            port,
+            cert: cert_path,
+            exchanges,
+            _dir: dir,
+        }
+    }
+}
+
+fn read_request(c: &mut TcpStream) -> Option<(String, Vec<u8>)> {
+    c.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 4096];
+    let split = loop {
+        let n = c.read(&mut buf).ok()?;
+        if n == 0 {
+            return None;
+        }
+        raw.extend_from_slice(&buf[..n]);
+        if let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+    };
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let len: usize = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())
+                .flatten()
+        })
+        .unwrap_or(0);
+    let mut body = raw[split + 4..].to_vec();
+    while body.len() < len {
+        let n = c.read(&mut buf).ok()?;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&buf[..n]);
+    }
+    Some((head, body))
+}
+
+fn sign_jwt(
+    signer: &ring::signature::EcdsaKeyPair,
+    rng: &ring::rand::SystemRandom,
+    x5c: &str,
+    scope: &str,
+) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    // `repository:<name>:<actions>`
+    let mut access = Vec::new();
+    let parts: Vec<&str> = scope.splitn(3, ':').collect();
+    if let [kind, name, actions] = parts.as_slice() {
+        access.push(serde_json::json!({
+            "type": kind, "name": name, "actions": actions.split(',').collect::<Vec<_>>()
+        }));
+    }
+    let header = serde_json::json!({"typ": "JWT", "alg": "ES256", "x5c": [x5c]});
+    let claims = serde_json::json!({
+        "iss": ISSUER, "sub": "kz-test", "aud": SERVICE,
+        "exp": now + 300, "nbf": now - 10, "iat": now,
+        "jti": format!("kz-{now}-{}", access.len()), "access": access,
+    });
+    let signing_input = format!(
+        "{}.{}",
+        B64.encode(header.to_string()),
+        B64.encode(claims.to_string())
+    );
+    let sig = signer.sign(rng, signing_input.as_bytes()).expect("sign");
+    format!("{signing_input}.{}", B64.encode(sig.as_ref()))
 }
