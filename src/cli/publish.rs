@@ -68,13 +68,7 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
             hint: "pass --images-only to publish the images".into(),
         });
     }
-    let platforms = check_platforms(&args.platforms)?;
-    let opts = Options {
-        stage,
-        platforms,
-        force: args.force,
-        registry: RegistryOptions::default(),
-    };
+    let opts = image_options(stage, &args.platforms, args.force)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -89,28 +83,13 @@ async fn publish_images(
     settings: &Settings,
     opts: &Options,
 ) -> Result<ExitStatus, Error> {
-    let chosen = ws.select(&args.names)?;
-    let mut registries = Registries::new(
-        CredentialStore::from_env(&ctx.env),
-        opts.registry.clone(),
-        LayerCache::at(&ws.root.join(LAYER_CACHE)),
-    );
-    let plans = images::plan(&ws.root, &chosen, settings, opts, &mut registries).await?;
-    let to_push = plans.iter().filter(|p| p.action == Action::Push).count();
-    let skipped = plans.len() - to_push;
-    let platforms = opts.platforms.join(", ");
+    let (plans, mut registries) = plan_images(ctx, ws, settings, &args.names, opts).await?;
     if args.dry_run {
-        for p in &plans {
-            ctx.out.data(&plan_line(p));
-        }
-        ctx.out.status(&format!(
-            "dry run, stage {}: {} to push ({platforms}), {} to skip; nothing was pushed",
-            opts.stage.name,
-            count(to_push, "image"),
-            skipped
-        ));
+        print_image_plan(ctx, &plans, opts);
         return Ok(ExitStatus::Success);
     }
+    let to_push = plans.iter().filter(|p| p.action == Action::Push).count();
+    let skipped = plans.len() - to_push;
     let engine = if to_push > 0 {
         Some(Engine::connect(&EngineConfig::from_env(&ctx.env)).await?)
     } else {
@@ -175,6 +154,54 @@ async fn publish_images(
         }
     ));
     Ok(ExitStatus::Success)
+}
+
+/// The images step's options: the stage, the platforms (checked), `--force`.
+pub(crate) fn image_options(
+    stage: crate::settings::Stage,
+    platforms: &[String],
+    force: bool,
+) -> Result<Options, Error> {
+    Ok(Options {
+        stage,
+        platforms: check_platforms(platforms)?,
+        force,
+        registry: RegistryOptions::default(),
+    })
+}
+
+/// What the images step would do for the extensions `names` select (reads the registries,
+/// writes nothing); the clients come back for the push. `kz plan` shows the same list.
+pub(crate) async fn plan_images(
+    ctx: &Context,
+    ws: &Workspace,
+    settings: &Settings,
+    names: &[String],
+    opts: &Options,
+) -> Result<(Vec<ImagePlan>, Registries), Error> {
+    let chosen = ws.select(names)?;
+    let mut registries = Registries::new(
+        CredentialStore::from_env(&ctx.env),
+        opts.registry.clone(),
+        LayerCache::at(&ws.root.join(LAYER_CACHE)),
+    );
+    let plans = images::plan(&ws.root, &chosen, settings, opts, &mut registries).await?;
+    Ok((plans, registries))
+}
+
+/// `push  <image>  <why>` / `skip  <image>  <why>` on stdout, a count on stderr.
+pub(crate) fn print_image_plan(ctx: &Context, plans: &[ImagePlan], opts: &Options) {
+    for p in plans {
+        ctx.out.data(&plan_line(p));
+    }
+    let to_push = plans.iter().filter(|p| p.action == Action::Push).count();
+    ctx.out.status(&format!(
+        "images, stage {}: {} to push ({}), {} to skip; nothing was pushed",
+        opts.stage.name,
+        count(to_push, "image"),
+        opts.platforms.join(", "),
+        plans.len() - to_push
+    ));
 }
 
 fn plan_line(p: &ImagePlan) -> String {
