@@ -68,8 +68,29 @@ fn holds_private_key(path: &Path) -> bool {
     head.windows(16).any(|w| w == b"PRIVATE KEY-----")
 }
 
+/// Files packed from elsewhere into one folder of the archive (the exported images of
+/// `kz package --with-images`), replacing that folder if the packed tree has one.
+#[derive(Clone, Debug)]
+pub struct Overlay {
+    /// The folder inside the archive root, e.g. `garden/v2/docker-images`.
+    pub dir: String,
+    /// (name in that folder, file on disk), in the order to pack them.
+    pub files: Vec<(String, PathBuf)>,
+}
+
 /// Pack `dir` (its contents under the archive root `root_name/`) into `archive`, atomically.
 pub fn pack(dir: &Path, root_name: &str, archive: &Path) -> Result<Packed> {
+    pack_with(dir, root_name, archive, None)
+}
+
+/// [`pack`], with `overlay`'s files appended (sorted, fixed metadata like the rest) after the
+/// tree.
+pub fn pack_with(
+    dir: &Path,
+    root_name: &str,
+    archive: &Path,
+    overlay: Option<&Overlay>,
+) -> Result<Packed> {
     let out_dir = archive.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(out_dir).map_err(|e| Error::write(out_dir, e))?;
     let tmp = tempfile::Builder::new()
@@ -100,6 +121,16 @@ pub fn pack(dir: &Path, root_name: &str, archive: &Path) -> Result<Packed> {
             format!("{root_name}/{rel}")
         };
         let ft = entry.file_type();
+        if overlay.is_some_and(|o| o.dir == rel) {
+            packed.skipped.push(Skipped {
+                path: format!("{name}/"),
+                reason: "replaced by the images exported now",
+            });
+            if ft.is_dir() {
+                walk.skip_current_dir();
+            }
+            continue;
+        }
         if ft.is_symlink() {
             packed.skipped.push(Skipped {
                 path: name,
@@ -152,6 +183,29 @@ pub fn pack(dir: &Path, root_name: &str, archive: &Path) -> Result<Packed> {
         )?;
         packed.files += 1;
         packed.bytes += meta.len();
+    }
+    if let Some(o) = overlay {
+        let folder = format!("{root_name}/{}/", o.dir);
+        let (dir_kind, no_data) = (tar::EntryType::Directory, std::io::empty());
+        append(&mut builder, &folder, dir_kind, 0o755, 0, no_data, archive)?;
+        for (name, path) in &o.files {
+            let meta = std::fs::metadata(path).map_err(|e| Error::read(path, e))?;
+            let mode = if is_executable(&meta) { 0o755 } else { 0o644 };
+            let file = File::open(path).map_err(|e| Error::read(path, e))?;
+            let entry_name = format!("{folder}{name}");
+            let kind = tar::EntryType::Regular;
+            append(
+                &mut builder,
+                &entry_name,
+                kind,
+                mode,
+                meta.len(),
+                file,
+                archive,
+            )?;
+            packed.files += 1;
+            packed.bytes += meta.len();
+        }
     }
     let gz = builder.into_inner().map_err(|e| Error::write(archive, e))?;
     let mut buffered = gz.finish().map_err(|e| Error::write(archive, e))?;

@@ -11,9 +11,13 @@
 //! carrying the log of the failing step. Nothing here prints.
 
 mod context;
+mod export;
 mod run;
 mod targets;
 
+pub use export::{
+    archive_name, export_images, registry_images, write_import_files, ExportedImage, IMAGES_DIR,
+};
 pub use targets::targets;
 
 use crate::docker::{Engine, LABEL_CONTENT_HASH};

@@ -1,7 +1,12 @@
-//! `kz package [--out DIR]`: build/kamiwaza-extension-registry/ as
-//! `<out>/kamiwaza-registry-YYYYMMDD-HHMMSS.tar.gz` (local time in the name only).
+//! `kz package [--out DIR] [--with-images]`: build/kamiwaza-extension-registry/ as
+//! `<out>/kamiwaza-registry-YYYYMMDD-HHMMSS.tar.gz` (local time in the name only); with
+//! `--with-images`, every image the catalogue references is saved from the engine into
+//! `garden/<dir>/docker-images/` of the archive, with manifest.json and import-images.sh.
 
+use super::output::count;
 use super::Context;
+use crate::build;
+use crate::docker::{Engine, EngineConfig};
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::package;
@@ -13,6 +18,10 @@ pub(crate) struct Args {
     /// Where to write the archive (default: dist/ at the workspace root).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Also pack every image the catalogue references (docker_images and extra_docker_images),
+    /// saved from the Docker engine, with manifest.json and import-images.sh.
+    #[arg(long)]
+    with_images: bool,
 }
 
 pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
@@ -32,7 +41,14 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
         .map_or_else(|| ws.root.join("dist"), |o| ctx.cwd.join(o));
     let stamp = jiff::Zoned::now().strftime("%Y%m%d-%H%M%S").to_string();
     let archive = out.join(format!("kamiwaza-registry-{stamp}.tar.gz"));
-    let packed = package::pack(&registry, crate::registry::OUTPUT_NAME, &archive)?;
+    // The image archives live in a temporary folder under build/ until they are packed.
+    let exported = if args.with_images {
+        export(&ws.root, &registry, ctx)?
+    } else {
+        None
+    };
+    let overlay = exported.as_ref().map(|(overlay, _)| overlay);
+    let packed = package::pack_with(&registry, crate::registry::OUTPUT_NAME, &archive, overlay)?;
     for s in &packed.skipped {
         ctx.out.warn(&format!("left out {}: {}", s.path, s.reason));
     }
@@ -50,4 +66,54 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
         archive.display()
     ));
     Ok(ExitStatus::Success)
+}
+
+/// Save the catalogue's images into a temporary folder; `None` when it references none.
+fn export(
+    root: &std::path::Path,
+    registry: &std::path::Path,
+    ctx: &Context,
+) -> Result<Option<(package::Overlay, tempfile::TempDir)>, Error> {
+    let (garden, images) = build::registry_images(registry)?;
+    if images.is_empty() {
+        ctx.out
+            .note("no images to export: the catalogue references none");
+        return Ok(None);
+    }
+    let build_dir = root.join("build");
+    std::fs::create_dir_all(&build_dir).map_err(|e| Error::write(&build_dir, e))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".kz-images-")
+        .tempdir_in(&build_dir)
+        .map_err(|e| Error::write(&build_dir, e))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| Error::Runtime { source })?;
+    let saved = runtime.block_on(async {
+        let engine = Engine::connect(&EngineConfig::from_env(&ctx.env)).await?;
+        build::export_images(&engine, &images, tmp.path(), |image, n, total| {
+            ctx.out.status(&format!("   Saving {image} ({n}/{total})"));
+        })
+        .await
+    })?;
+    build::write_import_files(tmp.path(), &saved)?;
+    let mut files: Vec<(String, PathBuf)> = saved
+        .iter()
+        .map(|i| (i.file.clone(), i.path.clone()))
+        .collect();
+    for extra in ["import-images.sh", "manifest.json"] {
+        files.push((extra.to_owned(), tmp.path().join(extra)));
+    }
+    files.sort();
+    let total: u64 = saved.iter().map(|i| i.size).sum();
+    ctx.out.done(
+        "Saved",
+        &format!("{} ({total} bytes)", count(saved.len(), "image")),
+    );
+    let overlay = package::Overlay {
+        dir: format!("{garden}/{}", build::IMAGES_DIR),
+        files,
+    };
+    Ok(Some((overlay, tmp)))
 }

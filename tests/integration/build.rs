@@ -58,6 +58,14 @@ impl Engine {
         self.rt.block_on(self.docker.inspect_image(image)).ok()?.id
     }
 
+    pub(crate) fn docker(&self) -> &Docker {
+        &self.docker
+    }
+
+    pub(crate) fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+
     /// Remove every image whose repository starts with `prefix/`.
     pub(crate) fn remove_namespace(&self, prefix: &str) {
         let filters = HashMap::from([("reference".to_owned(), vec![format!("{prefix}/*")])]);

@@ -11,6 +11,7 @@ mod kamiwaza;
 mod new;
 mod oci;
 mod package;
+mod package_images;
 mod package_libs;
 mod publish;
 mod registry;

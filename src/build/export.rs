@@ -1,0 +1,272 @@
+//! The images a built registry references, saved from the engine for `kz package --with-images`
+//! (reference §6.1): every `docker_images` and `extra_docker_images` entry of apps.json and
+//! tools.json (the reference forgets the extra ones, §16.12), each streamed from the engine's
+//! `GET /images/{name}/get` into its own file (`/` and `:` become `_`), so memory stays flat
+//! whatever the image size, plus `manifest.json` and `import-images.sh` as the reference writes
+//! them. A missing image is an error naming it, not a line in a report.
+
+use super::context::hex;
+use super::run::not_found;
+use crate::docker::{engine_error, Engine};
+use crate::error::{Error, Result};
+use crate::fsx;
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use tokio::io::AsyncWriteExt;
+
+/// The folder, under the catalogue folder (`garden/v2`), that holds the image archives.
+pub const IMAGES_DIR: &str = "docker-images";
+
+/// One saved image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExportedImage {
+    pub image: String,
+    /// `kamiwazaai_x_1.0.0-dev.tar`.
+    pub file: String,
+    pub path: PathBuf,
+    /// Bytes of the archive.
+    pub size: u64,
+    /// sha256 of the archive, hex.
+    pub sha256: String,
+    /// The image's own (uncompressed) size as the engine reports it.
+    pub image_size: u64,
+}
+
+/// The catalogue folder of a built registry (`garden/v2`, else `garden/default`) and the images
+/// its entries reference, sorted and unique.
+pub fn registry_images(registry: &Path) -> Result<(String, Vec<String>)> {
+    let garden = ["garden/v2", "garden/default"]
+        .into_iter()
+        .find(|g| {
+            let dir = registry.join(g);
+            dir.join("apps.json").is_file() || dir.join("tools.json").is_file()
+        })
+        .ok_or_else(|| {
+            Error::invalid(
+                registry,
+                "no catalogue (garden/v2 or garden/default with apps.json or tools.json)",
+            )
+        })?;
+    let mut images = BTreeSet::new();
+    for file in ["apps.json", "tools.json"] {
+        let path = registry.join(garden).join(file);
+        if !path.is_file() {
+            continue;
+        }
+        let text = fsx::read_text(&path, 256 * 1024 * 1024)?;
+        let doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::Json {
+            path: path.clone(),
+            line: e.line(),
+            col: e.column(),
+            message: e.to_string(),
+        })?;
+        for entry in doc.as_array().into_iter().flatten() {
+            for key in ["docker_images", "extra_docker_images"] {
+                let list = entry.get(key).and_then(serde_json::Value::as_array);
+                for image in list.into_iter().flatten() {
+                    if let Some(image) = image.as_str().filter(|s| !s.trim().is_empty()) {
+                        images.insert(image.to_owned());
+                    }
+                }
+            }
+        }
+    }
+    Ok((garden.to_owned(), images.into_iter().collect()))
+}
+
+/// The archive name of an image: `/` and `:` replaced by `_`, then `.tar`.
+pub fn archive_name(image: &str) -> String {
+    format!("{}.tar", image.replace(['/', ':'], "_"))
+}
+
+/// Save each image into `dir` (one tar per image); `on_image(image, n, total)` is called before
+/// each. Fails on the first image the engine does not have.
+pub async fn export_images(
+    engine: &Engine,
+    images: &[String],
+    dir: &Path,
+    on_image: impl Fn(&str, usize, usize),
+) -> Result<Vec<ExportedImage>> {
+    // Check them all first, so a missing image fails before gigabytes are written.
+    let mut sizes = Vec::with_capacity(images.len());
+    for image in images {
+        if image.contains('$') {
+            return Err(Error::invalid(
+                dir,
+                format!("image `{image}` holds a variable; it cannot be exported"),
+            ));
+        }
+        match engine.docker().inspect_image(image).await {
+            Ok(found) => sizes.push(found.size.unwrap_or(0).max(0) as u64),
+            Err(e) if not_found(&e) => {
+                return Err(Error::ImageMissing {
+                    image: image.clone(),
+                })
+            }
+            Err(e) => return Err(engine_error(format!("inspect image {image}"), e)),
+        }
+    }
+    let mut out = Vec::with_capacity(images.len());
+    for (n, (image, image_size)) in images.iter().zip(sizes).enumerate() {
+        on_image(image, n + 1, images.len());
+        let file = archive_name(image);
+        let path = dir.join(&file);
+        let (size, sha256) = save(engine, image, &path).await?;
+        out.push(ExportedImage {
+            image: image.clone(),
+            file,
+            path,
+            size,
+            sha256,
+            image_size,
+        });
+    }
+    Ok(out)
+}
+
+/// Stream one image into `path` (written beside it, then renamed); returns its size and sha256.
+async fn save(engine: &Engine, image: &str, path: &Path) -> Result<(u64, String)> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = tempfile::Builder::new()
+        .prefix(".kz-export-")
+        .tempfile_in(dir)
+        .map_err(|e| Error::write(path, e))?;
+    let (std_file, tmp_path) = tmp.into_parts();
+    let mut file = tokio::fs::File::from_std(std_file);
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    let mut stream = engine.docker().export_image(image);
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| engine_error(format!("export image {image}"), e))?;
+        hasher.update(&chunk);
+        size += chunk.len() as u64;
+        file.write_all(&chunk)
+            .await
+            .map_err(|e| Error::write(path, e))?;
+    }
+    file.flush().await.map_err(|e| Error::write(path, e))?;
+    file.sync_all().await.map_err(|e| Error::write(path, e))?;
+    drop(file);
+    tmp_path
+        .persist(path)
+        .map_err(|e| Error::write(path, e.error))?;
+    Ok((size, hex(&hasher.finalize())))
+}
+
+/// Write `manifest.json` and `import-images.sh` (executable) into `dir`, as §6.1 describes.
+pub fn write_import_files(dir: &Path, images: &[ExportedImage]) -> Result<()> {
+    let mut map = serde_json::Map::new();
+    for i in images {
+        map.insert(
+            i.image.clone(),
+            serde_json::json!({
+                "name": i.image,
+                "exists_locally": true,
+                "size_info": {
+                    "uncompressed": i.image_size,
+                    "compressed_estimate": i.image_size / 3,
+                    "human_readable": human(i.image_size),
+                },
+                "export": {
+                    "success": true,
+                    "file": i.file,
+                    "size": i.size,
+                    "human_readable_size": human(i.size),
+                    "sha256": i.sha256,
+                },
+            }),
+        );
+    }
+    let manifest = serde_json::json!({
+        "version": "1.0.0",
+        "images": map,
+        "total_images": images.len(),
+        "total_size": images.iter().map(|i| i.size).sum::<u64>(),
+    });
+    let mut text = serde_json::to_string_pretty(&manifest).unwrap_or_default();
+    text.push('\n');
+    fsx::write_atomic(&dir.join("manifest.json"), text.as_bytes())?;
+    let script = dir.join("import-images.sh");
+    fsx::write_atomic(&script, IMPORT_SCRIPT.as_bytes())?;
+    set_executable(&script)
+}
+
+const IMPORT_SCRIPT: &str = r#"#!/usr/bin/env bash
+# Load every image archive of this folder into the local Docker engine.
+# Written by `kz package --with-images`; exits 1 if any archive fails to load.
+set -u
+cd "$(dirname "$0")" || exit 1
+failed=0
+for archive in *.tar; do
+  [ -e "$archive" ] || continue
+  echo "Loading $archive"
+  if ! docker load -i "$archive"; then
+    echo "error: could not load $archive" >&2
+    failed=1
+  fi
+done
+exit "$failed"
+"#;
+
+#[cfg(unix)]
+fn set_executable(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| Error::write(path, e))
+}
+
+#[cfg(not(unix))]
+fn set_executable(_path: &Path) -> Result<()> {
+    Ok(())
+}
+
+/// `%.1f` and B/KB/MB/GB/TB in steps of 1024, as the reference prints sizes.
+fn human(bytes: u64) -> String {
+    let mut value = bytes as f64;
+    for unit in ["B", "KB", "MB", "GB"] {
+        if value < 1024.0 {
+            return format!("{value:.1} {unit}");
+        }
+        value /= 1024.0;
+    }
+    format!("{value:.1} TB")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_sizes() {
+        assert_eq!(
+            archive_name("kamiwazaai/tool-git-mcp:1.0.0-dev"),
+            "kamiwazaai_tool-git-mcp_1.0.0-dev.tar"
+        );
+        assert_eq!(
+            archive_name("localhost:5000/a/b:1"),
+            "localhost_5000_a_b_1.tar"
+        );
+        assert_eq!(human(0), "0.0 B");
+        assert_eq!(human(1536), "1.5 KB");
+        assert_eq!(human(190 * 1024 * 1024), "190.0 MB");
+        assert_eq!(human(3 * 1024u64.pow(4)), "3.0 TB");
+    }
+
+    #[test]
+    fn registry_images_include_the_extra_ones() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let g = dir.path().join("garden/v2");
+        std::fs::create_dir_all(&g).expect("mkdir");
+        std::fs::write(
+            g.join("apps.json"),
+            r#"[{"docker_images": ["ns/b:1", "ns/a:1"], "extra_docker_images": ["ns/x:1"]}]"#,
+        )
+        .expect("write");
+        std::fs::write(g.join("tools.json"), r#"[{"docker_images": ["ns/a:1"]}]"#).expect("write");
+        let (garden, images) = registry_images(dir.path()).expect("images");
+        assert_eq!(garden, "garden/v2");
+        assert_eq!(images, ["ns/a:1", "ns/b:1", "ns/x:1"]);
+    }
+}
