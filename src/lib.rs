@@ -21,6 +21,7 @@ pub mod manifest;
 pub mod oci;
 pub mod package;
 pub mod par;
+pub mod pipeline;
 pub mod publish;
 pub mod registry;
 pub mod scaffold;

@@ -4,6 +4,7 @@
 mod build;
 mod build_registry;
 mod bump;
+mod ci_pipeline;
 mod clean;
 mod kamiwaza;
 mod list;
@@ -98,6 +99,8 @@ enum Command {
     PackageLibs(package_libs::Args),
     /// Run the extensions' tests (pytest, npm test, go test) in containers of their images.
     Test(test::Args),
+    /// The CI pipeline: build, test, sync-compose, validate, build-registry, package.
+    CiPipeline(ci_pipeline::Args),
 }
 
 /// What every command gets: where it runs, the environment and the output streams.
@@ -174,6 +177,7 @@ pub fn main() -> u8 {
         Command::Kamiwaza(args) => kamiwaza::run(&args, &ctx),
         Command::PackageLibs(args) => package_libs::run(&args, &ctx),
         Command::Test(args) => test::run(&args, &ctx),
+        Command::CiPipeline(args) => ci_pipeline::run(&args, &ctx),
     };
     match result {
         Ok(status) => status.code(),

@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::package;
 use crate::workspace::Workspace;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -39,10 +39,24 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
         .out
         .as_ref()
         .map_or_else(|| ws.root.join("dist"), |o| ctx.cwd.join(o));
+    pack_into(ctx, &ws, &out, args.with_images)?;
+    Ok(ExitStatus::Success)
+}
+
+/// Pack the built registry of `ws` (with the catalogue's images when `with_images`) into
+/// `<out>/kamiwaza-registry-<stamp>.tar.gz`, report it (the archive path on stdout), and return
+/// the archive's path.
+pub(crate) fn pack_into(
+    ctx: &Context,
+    ws: &Workspace,
+    out: &Path,
+    with_images: bool,
+) -> Result<PathBuf, Error> {
+    let registry = ws.root.join(crate::registry::OUTPUT_DIR);
     let stamp = jiff::Zoned::now().strftime("%Y%m%d-%H%M%S").to_string();
     let archive = out.join(format!("kamiwaza-registry-{stamp}.tar.gz"));
     // The image archives live in a temporary folder under build/ until they are packed.
-    let exported = if args.with_images {
+    let exported = if with_images {
         export(&ws.root, &registry, ctx)?
     } else {
         None
@@ -65,7 +79,7 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
         "extract with: tar -xzf {} -C <dir>",
         archive.display()
     ));
-    Ok(ExitStatus::Success)
+    Ok(archive)
 }
 
 /// Save the catalogue's images into a temporary folder; `None` when it references none.
