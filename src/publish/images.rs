@@ -362,14 +362,19 @@ async fn build_for(
     })
 }
 
-/// Remove the temporary tag (keeping the layers, which later builds reuse from the cache).
+/// Remove the temporary tag, and with it the image and the build's intermediate images when
+/// nothing else uses them (the engine keeps whatever another tag or image still needs): a
+/// publish leaves the engine as it found it. The next publish rebuilds only what changed.
 async fn untag(engine: &Engine, tag: &str) {
-    let options = bollard::query_parameters::RemoveImageOptions {
-        noprune: true,
-        ..Default::default()
-    };
-    // A tag that is already gone is fine; nothing else is removed.
-    let _ = engine.docker().remove_image(tag, Some(options), None).await;
+    // A tag that is already gone is fine.
+    let _ = engine
+        .docker()
+        .remove_image(
+            tag,
+            None::<bollard::query_parameters::RemoveImageOptions>,
+            None,
+        )
+        .await;
 }
 
 #[cfg(test)]

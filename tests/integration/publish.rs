@@ -133,6 +133,27 @@ fn two_platforms_make_an_index_and_a_second_publish_pushes_nothing() {
         ["1.2.3-stage"],
         "no :latest, no temporary tags"
     );
+    // Nor in the engine: the per-platform images were removed after the push.
+    let temporary = format!("kz-publish/{}:*", repo.replace(['/', '.', '_'], "-"));
+    let left = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(async {
+            let docker = bollard::Docker::connect_with_local_defaults().expect("engine");
+            let filters = std::collections::HashMap::from([(
+                "reference".to_owned(),
+                vec![temporary.clone()],
+            )]);
+            docker
+                .list_images(Some(bollard::query_parameters::ListImagesOptions {
+                    filters: Some(filters),
+                    ..Default::default()
+                }))
+                .await
+                .expect("list images")
+        });
+    assert!(left.is_empty(), "{temporary}: {left:?}");
     let digest = first
         .stdout
         .lines()
