@@ -135,6 +135,23 @@ pub enum Error {
         #[source]
         source: Box<bollard::errors::Error>,
     },
+    #[error("{message}")]
+    PublishSetting { message: String, hint: String },
+    #[error("S3: cannot {doing}: {message}")]
+    S3 { doing: String, message: String },
+    #[error("`{url}`: {message}")]
+    Published { url: String, message: String },
+    #[error("the publish lock `{key}` is held by {holder}")]
+    LockHeld { key: String, holder: String },
+    #[error(
+        "the publish lock `{key}` expired and was taken over; nothing of the catalogue was written"
+    )]
+    LockLost { key: String },
+    #[error("{} conflict{} with the published catalogue; nothing was written:\n  {}",
+        .conflicts.len(), if .conflicts.len() == 1 { "" } else { "s" }, .conflicts.join("\n  "))]
+    MergeConflicts { conflicts: Vec<String> },
+    #[error("interrupted")]
+    Interrupted,
 }
 
 fn step_of(step: &Option<String>) -> String {
@@ -206,6 +223,22 @@ impl Error {
             Error::ImageMissing { .. } => {
                 Some("build it first with `kz build` (or pull it)".to_owned())
             }
+            Error::PublishSetting { hint, .. } => Some(hint.clone()),
+            Error::S3 { .. } => Some(
+                "check the stage's AWS profile (AWS_PROFILE_<STAGE>), its bucket \
+                 (KAMIWAZA_REGISTRY_BUCKET[_<STAGE>]) and endpoint (KAMIWAZA_REGISTRY_ENDPOINT)"
+                    .to_owned(),
+            ),
+            Error::LockHeld { .. } => Some(
+                "wait for that publish to finish (--lock-timeout SECS waits for it); a lock \
+                 left by a killed run is taken over once it expires"
+                    .to_owned(),
+            ),
+            Error::MergeConflicts { .. } => Some(
+                "bump the versions (`kz bump NAME patch`), or replace the published entries \
+                 with --force"
+                    .to_owned(),
+            ),
             Error::EngineUnreachable { .. } => Some(
                 "start the engine (`dockerd`, or Docker Desktop) or point DOCKER_HOST at one"
                     .to_owned(),
@@ -241,7 +274,13 @@ impl Error {
             | Error::Engine { .. }
             | Error::Registry { .. }
             | Error::Credentials { .. }
-            | Error::PlatformUnsupported { .. } => ExitStatus::Environment,
+            | Error::PlatformUnsupported { .. }
+            | Error::S3 { .. }
+            | Error::Published { .. }
+            | Error::LockHeld { .. }
+            | Error::LockLost { .. } => ExitStatus::Environment,
+            Error::MergeConflicts { .. } => ExitStatus::Failure,
+            Error::Interrupted => ExitStatus::Interrupted,
             Error::Kamiwaza(e) => e.exit_status(),
             Error::Libs(e) => e.exit_status(),
             Error::ValidationFailed { .. }

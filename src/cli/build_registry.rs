@@ -18,9 +18,18 @@ pub(crate) struct Args {
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
-enum Layout {
+pub(crate) enum Layout {
     V1,
     V2,
+}
+
+impl Layout {
+    pub(crate) fn repo_version(self) -> RepoVersion {
+        match self {
+            Layout::V1 => RepoVersion::V1,
+            Layout::V2 => RepoVersion::V2,
+        }
+    }
 }
 
 /// Build with the defaults (stage dev, layout v2), as `kz package` does when nothing is built yet.
@@ -42,10 +51,7 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
             name: args.stage.clone(),
             known: settings.stages.iter().map(|s| s.name.clone()).collect(),
         })?;
-    let repo_version = match args.repo_version {
-        Layout::V1 => RepoVersion::V1,
-        Layout::V2 => RepoVersion::V2,
-    };
+    let repo_version = args.repo_version.repo_version();
     let opts = Options {
         stage,
         repo_version,

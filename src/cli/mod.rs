@@ -12,7 +12,9 @@ mod new;
 mod output;
 mod package;
 mod package_libs;
+mod plan;
 mod publish;
+mod publish_catalog;
 mod run;
 mod serve_registry;
 mod synapse_apps;
@@ -101,6 +103,8 @@ enum Command {
     Test(test::Args),
     /// The CI pipeline: build, test, sync-compose, validate, build-registry, package.
     CiPipeline(ci_pipeline::Args),
+    /// Show what `kz publish` would change for a stage, writing nothing.
+    Plan(plan::Args),
 }
 
 /// What every command gets: where it runs, the environment and the output streams.
@@ -178,6 +182,7 @@ pub fn main() -> u8 {
         Command::PackageLibs(args) => package_libs::run(&args, &ctx),
         Command::Test(args) => test::run(&args, &ctx),
         Command::CiPipeline(args) => ci_pipeline::run(&args, &ctx),
+        Command::Plan(args) => plan::run(&args, &ctx),
     };
     match result {
         Ok(status) => status.code(),

@@ -1,10 +1,13 @@
 //! `kz publish [NAME...] --stage S [--platforms P,...] [--images-only|--catalog-only] [--dry-run]
-//! [--force]`: push the stage's images (skipping those the registry holds already), then the
-//! catalogue. `--dry-run` prints what would be pushed or skipped and writes nothing anywhere.
+//! [--force] [--lock-timeout SECS] [--repo-version v1|v2]`: push the stage's images (skipping
+//! those the registry holds already), then the catalogue (`publish_catalog.rs`: merged with the
+//! published one under a lock). `--dry-run` prints what would be pushed, skipped and changed, and
+//! writes nothing anywhere. The catalogue goes last, so it never names a missing image.
 //! In a Synapse app folder (or naming one), it pushes the app's `<version>` and `latest` tags
 //! instead (`synapse_publish`).
 
 use super::output::count;
+use super::publish_catalog::{self, CatalogArgs};
 use super::Context;
 use crate::docker::{Engine, EngineConfig};
 use crate::error::Error;
@@ -44,9 +47,13 @@ pub(crate) struct Args {
     /// Print what would be pushed or skipped; push and upload nothing.
     #[arg(long)]
     dry_run: bool,
-    /// Push images even when the registry has the same content under the tag.
+    /// Push images even when the registry has the same content under the tag, and replace
+    /// conflicting published catalogue entries (downgrades, a published version with other
+    /// content, narrowed or partly overlapping kamiwaza_version ranges).
     #[arg(long)]
     force: bool,
+    #[command(flatten)]
+    catalog: CatalogArgs,
 }
 
 pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
@@ -62,18 +69,29 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
             name: args.stage.clone(),
             known: settings.stages.iter().map(|s| s.name.clone()).collect(),
         })?;
-    if !args.images_only {
-        return Err(Error::BadArgument {
-            message: "the catalogue upload is not part of this kz yet".into(),
-            hint: "pass --images-only to publish the images".into(),
-        });
-    }
     let opts = image_options(stage, &args.platforms, args.force)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|source| Error::Runtime { source })?;
-    runtime.block_on(publish_images(args, ctx, &ws, &settings, &opts))
+    runtime.block_on(async {
+        if !args.catalog_only {
+            let status = publish_images(args, ctx, &ws, &settings, &opts).await?;
+            if status != ExitStatus::Success || args.images_only {
+                return Ok(status);
+            }
+        }
+        publish_catalog::run_publish(
+            ctx,
+            &ws,
+            &settings,
+            &args.stage,
+            &args.catalog,
+            args.dry_run,
+            args.force,
+        )
+        .await
+    })
 }
 
 async fn publish_images(

@@ -156,7 +156,7 @@ fn catalogue_files(registry: &Path) -> Vec<(&'static str, String)> {
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM. The handlers are installed now, not on first poll.
 #[cfg(unix)]
-fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+pub(crate) fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
@@ -169,7 +169,7 @@ fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
 }
 
 #[cfg(not(unix))]
-fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+pub(crate) fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     let mut ctrl_c = tokio::signal::windows::ctrl_c()?;
     Ok(async move {
         ctrl_c.recv().await;

@@ -2,4 +2,5 @@
 //! platform with an OCI index), then the stage's catalogue. Images go first, so a catalogue
 //! never names an image that is not there.
 
+pub mod catalog;
 pub mod images;

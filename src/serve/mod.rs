@@ -8,7 +8,7 @@
 
 mod body;
 mod cert;
-mod content_type;
+pub(crate) mod content_type;
 mod handler;
 mod paths;
 

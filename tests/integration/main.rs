@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod build;
+mod catalog;
 mod ci_pipeline;
 mod clean;
 mod corpus;
