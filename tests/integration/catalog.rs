@@ -17,7 +17,7 @@ const BUCKET: &str = "kz-catalogue";
 const PROFILE: &str = "kz-test-dev";
 const APPS: &str = "garden/v2/apps.json";
 const TOOLS: &str = "garden/v2/tools.json";
-const LOCK: &str = "garden/v2/.kz-publish.lock";
+const LOCK: &str = "garden/v2/registry.lock";
 /// A 1x1 PNG.
 const PNG: &[u8] = &[
     0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
@@ -566,7 +566,7 @@ fn two_publishes_at_once_leave_one_winner_and_an_intact_catalogue() {
     runs[0].code(0).stderr_has("Published");
     runs[1]
         .code(3)
-        .stderr_has("the publish lock `garden/v2/.kz-publish.lock` is held by manual on");
+        .stderr_has("the publish lock `garden/v2/registry.lock` is held by manual on");
     assert_eq!(names(&moto.json(TOOLS)), ["tool-echo 0.1.0"]);
     assert_eq!(
         names(&moto.json(APPS)),

@@ -1,4 +1,4 @@
-//! The publish lock: one object, `garden/<dir>/.kz-publish.lock`, that only one publisher can
+//! The publish lock: one object, `garden/<dir>/registry.lock`, that only one publisher can
 //! create (`If-None-Match: *`, an atomic conditional write on S3, R2 and moto alike). It names
 //! its holder and carries an expiry, so a publisher killed with the lock held blocks the next
 //! one only until then: an expired lock is taken over with `If-Match: <its etag>`, which only
@@ -15,13 +15,16 @@ use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-/// Who publishes: written into the lock.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+/// Who publishes: written into the lock. A lock written by the reference (`owner`, `hostname`,
+/// `acquired_at`, `pid`, no expiry) reads too; it expires a TTL after it was written.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
 pub struct Holder {
     /// Unique per run.
     pub id: String,
     /// CI job (`CI_JOB_ID`, `GITHUB_RUN_ID`) or `manual`.
     pub owner: String,
+    #[serde(alias = "hostname")]
     pub host: String,
     pub pid: u32,
     /// RFC 3339, UTC.
@@ -34,9 +37,21 @@ impl std::fmt::Display for Holder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} on {} (pid {}, {}) since {}, until {}",
-            self.owner, self.host, self.pid, self.tool, self.acquired_at, self.expires_at
-        )
+            "{} on {} (pid {}, {}) since {}",
+            self.owner,
+            self.host,
+            self.pid,
+            if self.tool.is_empty() {
+                "another tool"
+            } else {
+                &self.tool
+            },
+            self.acquired_at
+        )?;
+        if !self.expires_at.is_empty() {
+            write!(f, ", until {}", self.expires_at)?;
+        }
+        Ok(())
     }
 }
 
@@ -106,6 +121,7 @@ pub async fn acquire(
             continue; // released in between: try again at once
         };
         let theirs: Option<Holder> = serde_json::from_slice(&current.bytes).ok();
+        let theirs = theirs.filter(|h| !h.owner.is_empty() || !h.host.is_empty());
         let expires = theirs
             .as_ref()
             .and_then(|h| h.expires_at.parse::<jiff::Timestamp>().ok())

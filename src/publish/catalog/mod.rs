@@ -4,7 +4,7 @@
 //! ```text
 //! s3://<bucket>/garden/<v2|default>/apps.json, tools.json     the catalogue (merge.rs)
 //! s3://<bucket>/garden/<v2|default>/<images|app-garden-images>/<file>   previews
-//! s3://<bucket>/garden/<v2|default>/.kz-publish.lock           the lock (lock.rs)
+//! s3://<bucket>/garden/<v2|default>/registry.lock                the lock (lock.rs)
 //! s3://<bucket>/kz-backups/<v2|default>/<UTC time>-<run>/<file>  the files a publish replaced
 //! ```
 //!
@@ -37,8 +37,9 @@ pub use lock::{Holder, LockEvent};
 pub use merge::{Conflict, EntryId, FileMerge, Update};
 pub use s3::Store;
 
-/// The lock's name inside the garden folder.
-pub const LOCK_NAME: &str = ".kz-publish.lock";
+/// The lock's name inside the garden folder, the reference's (so a reference publisher and kz
+/// exclude each other); `KAMIWAZA_REGISTRY_LOCK_NAME` changes it, as in the reference.
+pub const LOCK_NAME: &str = "registry.lock";
 /// Where replaced catalogue files are kept, in the bucket.
 pub const BACKUP_PREFIX: &str = "kz-backups";
 /// Previews larger than this are refused.
@@ -57,6 +58,8 @@ pub struct Target {
     pub region: Option<String>,
     pub aws_config_file: Option<PathBuf>,
     pub aws_credentials_file: Option<PathBuf>,
+    /// The lock's file name (`registry.lock`).
+    pub lock_name: String,
 }
 
 impl Target {
@@ -109,6 +112,10 @@ impl Target {
             region: var("KAMIWAZA_REGISTRY_REGION").map(str::to_owned),
             aws_config_file: aws_file("AWS_CONFIG_FILE", "config"),
             aws_credentials_file: aws_file("AWS_SHARED_CREDENTIALS_FILE", "credentials"),
+            lock_name: var("KAMIWAZA_REGISTRY_LOCK_NAME")
+                .filter(|n| !n.contains('/'))
+                .unwrap_or(LOCK_NAME)
+                .to_owned(),
         })
     }
 
@@ -118,7 +125,7 @@ impl Target {
     }
 
     pub fn lock_key(&self) -> String {
-        format!("{}{LOCK_NAME}", self.prefix())
+        format!("{}{}", self.prefix(), self.lock_name)
     }
 
     /// `s3://bucket/garden/<dir>/`.
