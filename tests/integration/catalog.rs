@@ -432,7 +432,7 @@ fn publish_uploads_then_changes_nothing_then_updates_one_entry_and_refuses_a_dow
     assert!(moto.list().is_empty(), "plan wrote something");
 
     // first publish: the catalogue kz build-registry writes, byte for byte, and the preview
-    s.kz(&["publish", "--stage", "dev", "--catalog-only"])
+    s.kz(&["publish", "--catalog-only", "--stage", "dev"])
         .code(0)
         .stderr_has("Published s3://kz-catalogue/garden/v2/");
     s.ws.kz(&["build-registry", "--stage", "dev"]).code(0);
@@ -450,7 +450,7 @@ fn publish_uploads_then_changes_nothing_then_updates_one_entry_and_refuses_a_dow
 
     // second publish: nothing written (same etags, same times)
     std::thread::sleep(Duration::from_millis(1100));
-    s.kz(&["publish", "--stage", "dev"])
+    s.kz(&["publish", "--catalog-only", "--stage", "dev"])
         .code(0)
         .stderr_has("already published");
     assert_eq!(moto.list(), first, "an unchanged publish rewrote objects");
@@ -462,7 +462,7 @@ fn publish_uploads_then_changes_nothing_then_updates_one_entry_and_refuses_a_dow
         .stdout_has("~ tool-echo 0.1.0 -> 0.1.1  updated")
         .stdout_has("= team-notes 0.1.0");
     let old_tools = moto.get(TOOLS).expect("tools");
-    s.kz(&["publish", "--stage", "dev"])
+    s.kz(&["publish", "--catalog-only", "--stage", "dev"])
         .code(0)
         .stderr_has("Backed up kz-backups/v2/");
     let now = moto.list();
@@ -480,7 +480,7 @@ fn publish_uploads_then_changes_nothing_then_updates_one_entry_and_refuses_a_dow
     // a downgrade is refused, and nothing is written; --force replaces
     s.tool_version("0.1.1", "0.1.0");
     let before = moto.list();
-    s.kz(&["publish", "--stage", "dev"])
+    s.kz(&["publish", "--catalog-only", "--stage", "dev"])
         .code(1)
         .stderr_has("cannot downgrade from 0.1.1 to 0.1.0")
         .stderr_has("--force");
@@ -488,7 +488,8 @@ fn publish_uploads_then_changes_nothing_then_updates_one_entry_and_refuses_a_dow
     s.kz(&["plan", "--stage", "dev"])
         .code(1)
         .stdout_has("! tool-echo 0.1.0");
-    s.kz(&["publish", "--stage", "dev", "--force"]).code(0);
+    s.kz(&["publish", "--catalog-only", "--stage", "dev", "--force"])
+        .code(0);
     assert_eq!(names(&moto.json(TOOLS)), ["tool-echo 0.1.0"]);
 
     // an extension gone from the workspace stays published, and is reported
@@ -496,7 +497,8 @@ fn publish_uploads_then_changes_nothing_then_updates_one_entry_and_refuses_a_dow
     s.kz(&["plan", "--stage", "dev"]).code(0).stdout_has(
         "- service-kv 0.1.0 (kamiwaza >=0.9.0)  published, not in this workspace (kept)",
     );
-    s.kz(&["publish", "--stage", "dev"]).code(0);
+    s.kz(&["publish", "--catalog-only", "--stage", "dev"])
+        .code(0);
     assert_eq!(
         names(&moto.json(APPS)),
         ["team-notes 0.1.0", "service-kv 0.1.0"]
@@ -517,9 +519,16 @@ fn a_held_lock_is_waited_for_or_named_and_an_expired_one_is_taken_over() {
     };
     let live = foreign("2999-01-01T00:00:00Z");
     moto.put(LOCK, live.as_bytes());
-    s.kz(&["publish", "--stage", "dev", "--lock-timeout", "0"])
-        .code(3)
-        .stderr_has("is held by 4711 on ci-runner-7 (pid 99, kz 0.0.9)");
+    s.kz(&[
+        "publish",
+        "--catalog-only",
+        "--stage",
+        "dev",
+        "--lock-timeout",
+        "0",
+    ])
+    .code(3)
+    .stderr_has("is held by 4711 on ci-runner-7 (pid 99, kz 0.0.9)");
     assert_eq!(
         moto.get(LOCK).as_deref(),
         Some(live.as_bytes()),
@@ -528,7 +537,14 @@ fn a_held_lock_is_waited_for_or_named_and_an_expired_one_is_taken_over() {
     assert_eq!(moto.get(APPS), None);
 
     // waiting: the holder lets go while kz waits
-    let child = s.spawn(&["publish", "--stage", "dev", "--lock-timeout", "60"]);
+    let child = s.spawn(&[
+        "publish",
+        "--catalog-only",
+        "--stage",
+        "dev",
+        "--lock-timeout",
+        "60",
+    ]);
     std::thread::sleep(Duration::from_millis(1500));
     moto.delete(LOCK);
     let run = finish(child);
@@ -540,9 +556,16 @@ fn a_held_lock_is_waited_for_or_named_and_an_expired_one_is_taken_over() {
     // an expired lock (a killed run) is taken over, then released
     s.tool_version("0.1.0", "0.2.0");
     moto.put(LOCK, foreign("2001-01-01T00:00:00Z").as_bytes());
-    s.kz(&["publish", "--stage", "dev", "--lock-timeout", "0"])
-        .code(0)
-        .stderr_has("took over an expired publish lock of 4711 on ci-runner-7");
+    s.kz(&[
+        "publish",
+        "--catalog-only",
+        "--stage",
+        "dev",
+        "--lock-timeout",
+        "0",
+    ])
+    .code(0)
+    .stderr_has("took over an expired publish lock of 4711 on ci-runner-7");
     assert_eq!(names(&moto.json(TOOLS)), ["tool-echo 0.2.0"]);
     assert_eq!(moto.get(LOCK), None);
 }
@@ -559,7 +582,14 @@ fn two_publishes_at_once_leave_one_winner_and_an_intact_catalogue() {
         },
     );
     let s = setup(&slow.url());
-    let args = ["publish", "--stage", "dev", "--lock-timeout", "0"];
+    let args = [
+        "publish",
+        "--catalog-only",
+        "--stage",
+        "dev",
+        "--lock-timeout",
+        "0",
+    ];
     let (a, b) = (s.spawn(&args), s.spawn(&args));
     let mut runs = [finish(a), finish(b)];
     runs.sort_by_key(|r| r.code);
@@ -576,7 +606,14 @@ fn two_publishes_at_once_leave_one_winner_and_an_intact_catalogue() {
 
     // with a timeout the second one waits, then finds its work done
     s.tool_version("0.1.0", "0.1.1");
-    let args = ["publish", "--stage", "dev", "--lock-timeout", "60"];
+    let args = [
+        "publish",
+        "--catalog-only",
+        "--stage",
+        "dev",
+        "--lock-timeout",
+        "60",
+    ];
     let (a, b) = (s.spawn(&args), s.spawn(&args));
     let runs = [finish(a), finish(b)];
     for run in &runs {
@@ -604,7 +641,8 @@ fn two_publishes_at_once_leave_one_winner_and_an_intact_catalogue() {
 fn an_s3_failure_midway_leaves_the_previous_catalogue_readable_and_whole() {
     let moto = Moto::start();
     let s = setup(&moto.url());
-    s.kz(&["publish", "--stage", "dev"]).code(0);
+    s.kz(&["publish", "--catalog-only", "--stage", "dev"])
+        .code(0);
     let before = moto.list();
     let old_apps = moto.get(APPS).expect("apps");
 
@@ -625,7 +663,7 @@ fn an_s3_failure_midway_leaves_the_previous_catalogue_readable_and_whole() {
         },
     );
     s.endpoint(&failing.url());
-    s.kz(&["publish", "--stage", "dev"])
+    s.kz(&["publish", "--catalog-only", "--stage", "dev"])
         .code(3)
         .stderr_has("S3: cannot write s3://kz-catalogue/garden/v2/apps.json");
     assert!(failing.failures() >= 1);
@@ -647,14 +685,16 @@ fn an_s3_failure_midway_leaves_the_previous_catalogue_readable_and_whole() {
     );
     s.endpoint(&failing_preview.url());
     let tools = moto.get(TOOLS);
-    s.kz(&["publish", "--stage", "dev"]).code(3);
+    s.kz(&["publish", "--catalog-only", "--stage", "dev"])
+        .code(3);
     assert_eq!(moto.get(APPS).expect("apps"), old_apps);
     assert_eq!(moto.get(TOOLS), tools);
     assert_eq!(moto.get(LOCK), None);
 
     // run again once S3 works: it completes
     s.endpoint(&moto.url());
-    s.kz(&["publish", "--stage", "dev"]).code(0);
+    s.kz(&["publish", "--catalog-only", "--stage", "dev"])
+        .code(0);
     assert_eq!(
         names(&moto.json(APPS)),
         ["team-notes 0.2.0", "service-kv 0.1.0"]
@@ -674,7 +714,7 @@ fn ctrl_c_while_publishing_releases_the_lock() {
         },
     );
     let s = setup(&slow.url());
-    let mut child = s.spawn(&["publish", "--stage", "dev"]);
+    let mut child = s.spawn(&["publish", "--catalog-only", "--stage", "dev"]);
     let stderr = child.stderr.take().expect("stderr");
     let mut lines = BufReader::new(stderr).lines();
     let mut seen = String::new();
@@ -710,7 +750,7 @@ fn settings_are_checked_before_anything_is_read() {
         .stderr_has("AWS_PROFILE_DEV is not set")
         .stderr_has("hint: add `AWS_PROFILE_DEV=");
     s.ws.write(".env", format!("AWS_PROFILE_DEV={PROFILE}\n"));
-    s.kz(&["publish", "--stage", "dev"])
+    s.kz(&["publish", "--catalog-only", "--stage", "dev"])
         .code(2)
         .stderr_has("no bucket configured for stage `dev`");
     // a profile the files do not have: an S3 error naming it, nothing written
@@ -721,7 +761,7 @@ fn settings_are_checked_before_anything_is_read() {
             moto.url()
         ),
     );
-    let run = s.kz(&["publish", "--stage", "dev"]);
+    let run = s.kz(&["publish", "--catalog-only", "--stage", "dev"]);
     run.code(3);
     assert!(run.stderr.contains("nobody"), "{}", run.stderr);
     assert!(moto.list().is_empty());
