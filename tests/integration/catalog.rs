@@ -421,7 +421,7 @@ fn publish_uploads_then_changes_nothing_then_updates_one_entry_and_refuses_a_dow
     let s = setup(&moto.url());
 
     // the plan of a first publish: everything added, nothing written
-    let plan = s.kz(&["plan", "--stage", "dev", "--json"]);
+    let plan = s.kz(&["plan", "--catalog-only", "--stage", "dev", "--json"]);
     plan.code(0);
     let value: serde_json::Value = serde_json::from_str(&plan.stdout).expect("plan JSON");
     let files = value["catalogue"]["files"].as_array().expect("files");
@@ -457,7 +457,7 @@ fn publish_uploads_then_changes_nothing_then_updates_one_entry_and_refuses_a_dow
 
     // a version bump updates that entry only, after backing up the file it replaces
     s.tool_version("0.1.0", "0.1.1");
-    s.kz(&["plan", "--stage", "dev"])
+    s.kz(&["plan", "--catalog-only", "--stage", "dev"])
         .code(0)
         .stdout_has("~ tool-echo 0.1.0 -> 0.1.1  updated")
         .stdout_has("= team-notes 0.1.0");
@@ -485,7 +485,7 @@ fn publish_uploads_then_changes_nothing_then_updates_one_entry_and_refuses_a_dow
         .stderr_has("cannot downgrade from 0.1.1 to 0.1.0")
         .stderr_has("--force");
     assert_eq!(moto.list(), before);
-    s.kz(&["plan", "--stage", "dev"])
+    s.kz(&["plan", "--catalog-only", "--stage", "dev"])
         .code(1)
         .stdout_has("! tool-echo 0.1.0");
     s.kz(&["publish", "--catalog-only", "--stage", "dev", "--force"])
@@ -494,9 +494,11 @@ fn publish_uploads_then_changes_nothing_then_updates_one_entry_and_refuses_a_dow
 
     // an extension gone from the workspace stays published, and is reported
     std::fs::remove_dir_all(s.ws.path("services/service-kv")).expect("rm");
-    s.kz(&["plan", "--stage", "dev"]).code(0).stdout_has(
-        "- service-kv 0.1.0 (kamiwaza >=0.9.0)  published, not in this workspace (kept)",
-    );
+    s.kz(&["plan", "--catalog-only", "--stage", "dev"])
+        .code(0)
+        .stdout_has(
+            "- service-kv 0.1.0 (kamiwaza >=0.9.0)  published, not in this workspace (kept)",
+        );
     s.kz(&["publish", "--catalog-only", "--stage", "dev"])
         .code(0);
     assert_eq!(
@@ -745,7 +747,7 @@ fn settings_are_checked_before_anything_is_read() {
     let moto = Moto::start();
     let s = setup(&moto.url());
     s.ws.write(".env", format!("KAMIWAZA_REGISTRY_BUCKET={BUCKET}\n"));
-    s.kz(&["plan", "--stage", "dev"])
+    s.kz(&["plan", "--catalog-only", "--stage", "dev"])
         .code(2)
         .stderr_has("AWS_PROFILE_DEV is not set")
         .stderr_has("hint: add `AWS_PROFILE_DEV=");

@@ -121,6 +121,25 @@ fn two_platforms_make_an_index_and_a_second_publish_pushes_nothing() {
         reg.storage_snapshot().is_empty(),
         "a dry run pushes nothing"
     );
+    // `kz plan --images-only` says the same, as JSON too.
+    let plan_args = [
+        "plan",
+        "--images-only",
+        "--stage",
+        "stage",
+        "--platforms",
+        "linux/amd64,linux/arm64",
+        "--json",
+    ];
+    let plan = kz(&ws, cfg.path(), &[], &plan_args);
+    plan.code(0);
+    let value: serde_json::Value = serde_json::from_str(&plan.stdout).expect("plan JSON");
+    assert_eq!(value["images"][0]["action"], "push", "{value}");
+    assert_eq!(
+        value["images"][0]["reference"],
+        format!("{ns}/tool-hello:1.2.3-stage")
+    );
+    assert!(value.get("catalogue").is_none(), "--images-only: {value}");
 
     let first = kz(&ws, cfg.path(), &[], &args);
     first.code(0).stderr_has("Indexed");
@@ -172,6 +191,10 @@ fn two_platforms_make_an_index_and_a_second_publish_pushes_nothing() {
     kz(&ws, cfg.path(), &[], &[&args[..], &["--dry-run"]].concat())
         .code(0)
         .stdout_has(&format!("skip  {ns}/tool-hello:1.2.3-stage"));
+    let plan = kz(&ws, cfg.path(), &[], &plan_args);
+    let value: serde_json::Value = serde_json::from_str(&plan.stdout).expect("plan JSON");
+    assert_eq!(value["images"][0]["action"], "skip", "{value}");
+    assert_eq!(reg.storage_snapshot(), before, "plan writes nothing");
 
     // A change in the content is pushed again, under the same tag.
     ws.write("tools/tool-hello/hello.txt", "hello again\n");
