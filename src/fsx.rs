@@ -98,6 +98,62 @@ fn set_new_file_mode(_file: &std::fs::File) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Create the folder `dest` holding `files` (paths relative to it) as a whole: they are written in
+/// a staging folder beside `dest`, which is then renamed into place, so `dest` either does not
+/// exist or is complete. `dest` must not exist yet (not even as a dangling symlink).
+pub fn create_dir_whole<P, B>(dest: &Path, files: impl IntoIterator<Item = (P, B)>) -> Result<()>
+where
+    P: AsRef<Path>,
+    B: AsRef<[u8]>,
+{
+    if dest.exists() || dest.is_symlink() {
+        return Err(Error::Exists {
+            path: dest.to_path_buf(),
+        });
+    }
+    let parent = dest.parent().unwrap_or(Path::new("."));
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    std::fs::create_dir_all(parent).map_err(|e| Error::write(parent, e))?;
+    let staging = tempfile::Builder::new()
+        .prefix(&format!(".kz-new-{name}-"))
+        .tempdir_in(parent)
+        .map_err(|e| Error::write(parent, e))?;
+    for (path, body) in files {
+        let file = staging.path().join(path);
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::write(dir, e))?;
+        }
+        write_atomic(&file, body.as_ref())?;
+    }
+    let staged = staging.keep();
+    std::fs::rename(&staged, dest).map_err(|e| {
+        let _ = std::fs::remove_dir_all(&staged);
+        Error::write(dest, e)
+    })
+}
+
+/// Whether the relative path `path`, followed from a folder `depth` levels below a root, leaves
+/// that root: `..` past the top, or an absolute path. Nothing is read from disk.
+pub fn escapes_root(depth: usize, path: &Path) -> bool {
+    use std::path::Component;
+    let mut depth = depth;
+    for part in path.components() {
+        match part {
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+            Component::ParentDir => match depth.checked_sub(1) {
+                Some(d) => depth = d,
+                None => return true,
+            },
+            Component::RootDir | Component::Prefix(_) => return true,
+        }
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,5 +187,39 @@ mod tests {
         ));
         std::fs::write(&p, "\u{feff}hi").expect("write");
         assert_eq!(read_text(&p, 100).expect("read"), "hi");
+    }
+
+    #[test]
+    fn a_folder_is_created_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let dest = dir.path().join("app");
+        create_dir_whole(&dest, [("a.txt", "a"), ("sub/b.txt", "b")]).expect("create");
+        assert_eq!(
+            std::fs::read_to_string(dest.join("sub/b.txt")).expect("b"),
+            "b"
+        );
+        let again = create_dir_whole(&dest, [("c.txt", "c")]).expect_err("exists");
+        assert!(matches!(again, Error::Exists { .. }), "{again:?}");
+        assert!(!dest.join("c.txt").exists());
+        // A file that cannot be written leaves neither the folder nor a staging folder.
+        let bad = dir.path().join("bad");
+        let err = create_dir_whole(&bad, [("ok.txt", "x"), ("ok.txt/under-a-file", "y")]);
+        assert!(err.is_err());
+        assert!(!bad.exists());
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["app"]);
+    }
+
+    #[test]
+    fn escapes_root_counts_levels() {
+        assert!(!escapes_root(0, Path::new("a/../b")));
+        assert!(escapes_root(0, Path::new("../a")));
+        assert!(!escapes_root(1, Path::new("../a")));
+        assert!(escapes_root(1, Path::new("../../etc")));
+        assert!(escapes_root(3, Path::new("/etc")));
+        assert!(!escapes_root(0, Path::new("./x/./y")));
     }
 }

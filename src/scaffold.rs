@@ -228,28 +228,8 @@ pub fn render(kind: Kind, name: &str, settings: &Settings) -> Vec<(&'static str,
 /// Create `<root>/<kind>s/<name>/` with the template files. Returns the new folder.
 pub fn create(root: &Path, kind: Kind, name: &str, settings: &Settings) -> Result<PathBuf> {
     check_name(kind, name)?;
-    let parent = root.join(kind.dir());
-    let target = parent.join(name);
-    if target.exists() || target.is_symlink() {
-        return Err(Error::Exists { path: target });
-    }
-    std::fs::create_dir_all(&parent).map_err(|e| Error::write(&parent, e))?;
-    let staging = tempfile::Builder::new()
-        .prefix(&format!(".kz-new-{name}-"))
-        .tempdir_in(&parent)
-        .map_err(|e| Error::write(&parent, e))?;
-    for (path, body) in render(kind, name, settings) {
-        let file = staging.path().join(path);
-        if let Some(dir) = file.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::write(dir, e))?;
-        }
-        fsx::write_atomic(&file, body.as_bytes())?;
-    }
-    let staged = staging.keep();
-    std::fs::rename(&staged, &target).map_err(|e| {
-        let _ = std::fs::remove_dir_all(&staged);
-        Error::write(&target, e)
-    })?;
+    let target = root.join(kind.dir()).join(name);
+    fsx::create_dir_whole(&target, render(kind, name, settings))?;
     Ok(target)
 }
 

@@ -13,7 +13,7 @@ use crate::package::FIXED_MTIME;
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use walkdir::WalkDir;
 
 /// The name a Dockerfile from outside the context (or an inline one) gets inside the tar.
@@ -225,19 +225,7 @@ fn slash_path(root: &Path, rel: &Path) -> Result<String> {
 
 /// Whether a link at `rel` (inside the context) pointing at `target` resolves outside it.
 fn link_escapes(rel: &str, target: &Path) -> bool {
-    let mut depth: usize = rel.matches('/').count();
-    for part in target.components() {
-        match part {
-            Component::Normal(_) => depth += 1,
-            Component::CurDir => {}
-            Component::ParentDir => match depth.checked_sub(1) {
-                Some(d) => depth = d,
-                None => return true,
-            },
-            Component::RootDir | Component::Prefix(_) => return true,
-        }
-    }
-    false
+    crate::fsx::escapes_root(rel.matches('/').count(), target)
 }
 
 fn read_dockerfile(path: &Path) -> Result<Vec<u8>> {

@@ -400,26 +400,7 @@ pub fn render(slug: &str, framework: Framework, target: &Target) -> Vec<(String,
 pub fn create(parent: &Path, slug: &str, framework: Framework, target: &Target) -> Result<PathBuf> {
     check_slug(slug)?;
     let dest = parent.join(slug);
-    if dest.exists() || dest.is_symlink() {
-        return Err(Error::Exists { path: dest });
-    }
-    std::fs::create_dir_all(parent).map_err(|e| Error::write(parent, e))?;
-    let staging = tempfile::Builder::new()
-        .prefix(&format!(".kz-new-{slug}-"))
-        .tempdir_in(parent)
-        .map_err(|e| Error::write(parent, e))?;
-    for (path, body) in render(slug, framework, target) {
-        let file = staging.path().join(&path);
-        if let Some(dir) = file.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::write(dir, e))?;
-        }
-        fsx::write_atomic(&file, body.as_bytes())?;
-    }
-    let staged = staging.keep();
-    std::fs::rename(&staged, &dest).map_err(|e| {
-        let _ = std::fs::remove_dir_all(&staged);
-        Error::write(&dest, e)
-    })?;
+    fsx::create_dir_whole(&dest, render(slug, framework, target))?;
     Ok(dest)
 }
 

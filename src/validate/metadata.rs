@@ -32,7 +32,7 @@ use crate::settings::Settings;
 use crate::workspace::{Extension, Kind};
 use regex::Regex;
 use serde_json::{Map, Value};
-use std::path::{Component, Path};
+use std::path::Path;
 use std::sync::LazyLock;
 
 const SOURCE_TYPES: [&str; 3] = ["kamiwaza", "public", "user_repo"];
@@ -688,19 +688,7 @@ fn not_an_image(p: &str) -> String {
 
 /// Whether a relative path climbs out of its base (`../x`, `a/../../x`) or is not relative.
 fn escapes(rel: &Path) -> bool {
-    let mut depth = 0usize;
-    for c in rel.components() {
-        match c {
-            Component::Normal(_) => depth += 1,
-            Component::CurDir => {}
-            Component::ParentDir => match depth.checked_sub(1) {
-                Some(d) => depth = d,
-                None => return true,
-            },
-            Component::RootDir | Component::Prefix(_) => return true,
-        }
-    }
-    false
+    crate::fsx::escapes_root(0, rel)
 }
 
 #[cfg(test)]
