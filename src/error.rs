@@ -194,6 +194,18 @@ impl Error {
         }
     }
 
+    /// The error and its causes on one line (`a: b: c`), for JSON output and tables.
+    pub fn one_line(&self) -> String {
+        let mut s = self.to_string();
+        let mut src = std::error::Error::source(self);
+        while let Some(cause) = src {
+            s.push_str(": ");
+            s.push_str(&cause.to_string());
+            src = cause.source();
+        }
+        s
+    }
+
     /// A hint shown under the error, when there is something useful to suggest.
     pub fn hint(&self) -> Option<String> {
         match self {

@@ -94,6 +94,14 @@ impl Settings {
         self.stages.iter().find(|s| s.name == name)
     }
 
+    /// The stage called `name`, or [`Error::UnknownStage`] listing the known ones.
+    pub fn require_stage(&self, name: &str) -> Result<&Stage> {
+        self.stage(name).ok_or_else(|| Error::UnknownStage {
+            name: name.to_owned(),
+            known: self.stages.iter().map(|s| s.name.clone()).collect(),
+        })
+    }
+
     pub fn var(&self, name: &str) -> Option<&str> {
         self.vars.get(name).map(String::as_str)
     }

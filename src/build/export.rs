@@ -6,7 +6,6 @@
 //! them. A missing image is an error naming it, not a line in a report.
 
 use super::context::hex;
-use super::run::not_found;
 use crate::docker::{engine_error, Engine};
 use crate::error::{Error, Result};
 use crate::fsx;
@@ -100,7 +99,7 @@ pub async fn export_images(
         }
         match engine.docker().inspect_image(image).await {
             Ok(found) => sizes.push(found.size.unwrap_or(0).max(0) as u64),
-            Err(e) if not_found(&e) => {
+            Err(e) if crate::docker::is_not_found(&e) => {
                 return Err(Error::ImageMissing {
                     image: image.clone(),
                 })

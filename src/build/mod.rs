@@ -97,14 +97,6 @@ pub enum BuildOutcome {
     },
 }
 
-impl BuildOutcome {
-    pub fn image_id(&self) -> &str {
-        match self {
-            BuildOutcome::Built { image_id } | BuildOutcome::Skipped { image_id } => image_id,
-        }
-    }
-}
-
 /// Progress of one build, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BuildEvent {

@@ -34,19 +34,9 @@ pub(super) async fn image_with_hash(
                 .is_some_and(|h| h == hash);
             Ok(same.then_some(image.id).flatten())
         }
-        Err(e) if not_found(&e) => Ok(None),
+        Err(e) if crate::docker::is_not_found(&e) => Ok(None),
         Err(e) => Err(engine_error(format!("inspect image {tag}"), e)),
     }
-}
-
-pub(crate) fn not_found(e: &BollardError) -> bool {
-    matches!(
-        e,
-        BollardError::DockerResponseServerError {
-            status_code: 404,
-            ..
-        }
-    )
 }
 
 /// Point every tag of `tags` at `id` (those already there are left alone).
@@ -59,7 +49,7 @@ pub(super) async fn ensure_tags(
     for tag in tags {
         let current = match engine.docker().inspect_image(tag).await {
             Ok(image) => image.id,
-            Err(e) if not_found(&e) => None,
+            Err(e) if crate::docker::is_not_found(&e) => None,
             Err(e) => return Err(engine_error(format!("inspect image {tag}"), e)),
         };
         if current.as_deref() == Some(id) {

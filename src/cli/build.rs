@@ -56,12 +56,7 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
         }
     }
     let (ws, settings) = ctx.workspace()?;
-    let stage = settings
-        .stage(&args.stage)
-        .ok_or_else(|| Error::UnknownStage {
-            name: args.stage.clone(),
-            known: settings.stages.iter().map(|s| s.name.clone()).collect(),
-        })?;
+    let stage = settings.require_stage(&args.stage)?;
     let chosen: Vec<_> = if args.all {
         ws.extensions.iter().collect()
     } else {
@@ -145,10 +140,7 @@ fn execute(
         || std::thread::available_parallelism().map_or(1, |n| n.get()),
         usize::from,
     );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|source| Error::Runtime { source })?;
+    let runtime = super::runtime()?;
     let bars = !ctx.out.is_quiet() && !args.json && std::io::stderr().is_terminal();
     let rows = runtime.block_on(async {
         let engine = Engine::connect(&EngineConfig::from_env(&ctx.env)).await?;

@@ -45,12 +45,7 @@ pub(crate) fn run_default(ctx: &Context) -> Result<ExitStatus, Error> {
 
 pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
     let (ws, settings) = ctx.workspace()?;
-    let stage = settings
-        .stage(&args.stage)
-        .ok_or_else(|| Error::UnknownStage {
-            name: args.stage.clone(),
-            known: settings.stages.iter().map(|s| s.name.clone()).collect(),
-        })?;
+    let stage = settings.require_stage(&args.stage)?;
     let repo_version = args.repo_version.repo_version();
     let opts = Options {
         stage,

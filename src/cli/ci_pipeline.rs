@@ -66,7 +66,7 @@ pub(crate) fn run(_args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
             super::build::run(&args_of(&["--all"])?, c)
         }),
         command_step("test", "a test suite failed", || {
-            super::test::run(&args_of(&["--all"])?, c)
+            super::test::run(&args_of(&["--all", "--no-build"])?, c)
         }),
         command_step("sync-compose", "a compose file could not be synced", || {
             super::sync_compose::run(&args_of(&[])?, c)

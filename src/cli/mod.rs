@@ -127,6 +127,39 @@ impl Context {
     }
 }
 
+/// The tokio runtime a command that talks to the engine, a registry or a server runs on.
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| Error::Runtime { source })
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM. The handlers are installed now, not on first poll, so
+/// a command registers them before it creates anything it must tear down.
+#[cfg(unix)]
+fn stop_signal() -> Result<impl std::future::Future<Output = ()>, Error> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let installed = |kind| signal(kind).map_err(|source| Error::Runtime { source });
+    let mut interrupt = installed(SignalKind::interrupt())?;
+    let mut terminate = installed(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    })
+}
+
+#[cfg(not(unix))]
+fn stop_signal() -> Result<impl std::future::Future<Output = ()>, Error> {
+    let mut ctrl_c =
+        tokio::signal::windows::ctrl_c().map_err(|source| Error::Runtime { source })?;
+    Ok(async move {
+        ctrl_c.recv().await;
+    })
+}
+
 /// Parse the arguments, run the command, render any error, and return the exit code.
 pub fn main() -> u8 {
     let cli = match Cli::try_parse() {

@@ -12,7 +12,12 @@ const DIM: Style = Style::new().dimmed();
 
 /// `1 error`, `3 errors`: a count with its noun, for summaries.
 pub(crate) fn count(n: usize, noun: &str) -> String {
-    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+    match (n, noun.strip_suffix('y')) {
+        (1, _) => format!("{n} {noun}"),
+        // repository -> repositories (a vowel before the y keeps it: key -> keys)
+        (_, Some(stem)) if !stem.ends_with(['a', 'e', 'i', 'o', 'u']) => format!("{n} {stem}ies"),
+        _ => format!("{n} {noun}s"),
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -111,5 +116,19 @@ impl Output {
         if let Some(hint) = hint {
             eprintln!("{NOTE}hint{NOTE:#}: {hint}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count;
+
+    #[test]
+    fn counts_take_english_plurals() {
+        assert_eq!(count(1, "image"), "1 image");
+        assert_eq!(count(2, "image"), "2 images");
+        assert_eq!(count(0, "repository"), "0 repositories");
+        assert_eq!(count(1, "repository"), "1 repository");
+        assert_eq!(count(3, "key"), "3 keys");
     }
 }

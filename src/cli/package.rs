@@ -100,10 +100,7 @@ fn export(
         .prefix(".kz-images-")
         .tempdir_in(&build_dir)
         .map_err(|e| Error::write(&build_dir, e))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|source| Error::Runtime { source })?;
+    let runtime = super::runtime()?;
     let saved = runtime.block_on(async {
         let engine = Engine::connect(&EngineConfig::from_env(&ctx.env)).await?;
         build::export_images(&engine, &images, tmp.path(), |image, n, total| {

@@ -46,21 +46,11 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
     let (ws, settings) = ctx.workspace()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|source| Error::Runtime { source })?;
+    let runtime = super::runtime()?;
     runtime.block_on(async {
         let mut value = serde_json::Map::new();
         if !args.catalog_only {
-            let stage =
-                settings
-                    .stage(&args.stage)
-                    .cloned()
-                    .ok_or_else(|| Error::UnknownStage {
-                        name: args.stage.clone(),
-                        known: settings.stages.iter().map(|s| s.name.clone()).collect(),
-                    })?;
+            let stage = settings.require_stage(&args.stage)?.clone();
             let opts = image_options(stage, &args.platforms, args.force)?;
             let (plans, _) = plan_images(ctx, &ws, &settings, &args.names, &opts).await?;
             if args.json {

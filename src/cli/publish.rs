@@ -62,35 +62,30 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
         return super::synapse_publish::publish(&dir, &display, ctx);
     }
     let (ws, settings) = ctx.workspace()?;
-    let stage = settings
-        .stage(&args.stage)
-        .cloned()
-        .ok_or_else(|| Error::UnknownStage {
-            name: args.stage.clone(),
-            known: settings.stages.iter().map(|s| s.name.clone()).collect(),
-        })?;
+    let stage = settings.require_stage(&args.stage)?.clone();
     let opts = image_options(stage, &args.platforms, args.force)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|source| Error::Runtime { source })?;
+    let runtime = super::runtime()?;
     runtime.block_on(async {
+        // The catalogue is built and its bucket settings checked before any image is pushed,
+        // so a validation error or a missing AWS profile stops the publish before it starts.
+        let catalogue = if args.images_only {
+            None
+        } else {
+            Some(publish_catalog::prepare(ctx, &ws, &settings, &args.stage, &args.catalog).await?)
+        };
         if !args.catalog_only {
             let status = publish_images(args, ctx, &ws, &settings, &opts).await?;
-            if status != ExitStatus::Success || args.images_only {
+            if status != ExitStatus::Success {
                 return Ok(status);
             }
         }
-        publish_catalog::run_publish(
-            ctx,
-            &ws,
-            &settings,
-            &args.stage,
-            &args.catalog,
-            args.dry_run,
-            args.force,
-        )
-        .await
+        match catalogue {
+            Some(prepared) => {
+                publish_catalog::run_publish(ctx, prepared, &args.catalog, args.dry_run, args.force)
+                    .await
+            }
+            None => Ok(ExitStatus::Success),
+        }
     })
 }
 

@@ -42,10 +42,7 @@ pub(crate) async fn prepare(
     stage: &str,
     args: &CatalogArgs,
 ) -> Result<Prepared, Error> {
-    let stage = settings.stage(stage).ok_or_else(|| Error::UnknownStage {
-        name: stage.to_owned(),
-        known: settings.stages.iter().map(|s| s.name.clone()).collect(),
-    })?;
+    let stage = settings.require_stage(stage)?;
     let layout = args.repo_version.repo_version();
     let target = Target::resolve(settings, &stage.name, layout)?;
     let opts = Options {
@@ -125,17 +122,15 @@ pub(crate) fn print_plan(ctx: &Context, plan: &Plan) {
     ));
 }
 
-/// `kz publish`'s catalogue step: publish (or, with `dry_run`, plan) and report.
+/// `kz publish`'s catalogue step, on the catalogue `prepare` made: publish (or, with `dry_run`,
+/// plan) and report.
 pub(crate) async fn run_publish(
     ctx: &Context,
-    ws: &Workspace,
-    settings: &Settings,
-    stage: &str,
+    prepared: Prepared,
     args: &CatalogArgs,
     dry_run: bool,
     force: bool,
 ) -> Result<ExitStatus, Error> {
-    let prepared = prepare(ctx, ws, settings, stage, args).await?;
     if dry_run {
         let plan = catalog::plan(&prepared.store, &prepared.target, &prepared.local, force).await?;
         print_plan(ctx, &plan);
@@ -166,8 +161,7 @@ pub(crate) async fn run_publish(
         Event::BackedUp(key) => out.done("Backed up", &key),
         Event::NotReleased(why) => out.warn(&format!("the publish lock was not released: {why}")),
     };
-    let cancel =
-        super::serve_registry::stop_signal().map_err(|source| Error::Runtime { source })?;
+    let cancel = super::stop_signal()?;
     let report = catalog::publish(
         &prepared.store,
         &prepared.target,

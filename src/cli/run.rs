@@ -30,13 +30,6 @@ pub(crate) struct StopArgs {
     slug: Option<String>,
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|source| Error::Runtime { source })
-}
-
 pub(crate) fn run(args: &RunArgs, ctx: &Context) -> Result<ExitStatus, Error> {
     let names: Vec<String> = args.app.iter().cloned().collect();
     let image = match super::synapse_apps::app_dir(&names, ctx)? {
@@ -65,7 +58,7 @@ pub(crate) fn run(args: &RunArgs, ctx: &Context) -> Result<ExitStatus, Error> {
         publish: args.publish,
         timeout: args.timeout.map(Duration::from_secs),
     };
-    let result = runtime()?.block_on(async {
+    let result = super::runtime()?.block_on(async {
         let engine = Engine::connect(&EngineConfig::from_env(&ctx.env)).await?;
         let manifest = run::image_manifest(&engine, &image).await?;
         let slug = manifest.name().unwrap_or_default().to_owned();
@@ -137,7 +130,7 @@ pub(crate) fn stop(args: &StopArgs, ctx: &Context) -> Result<ExitStatus, Error> 
         }
     };
     let name = run::container_name(&slug);
-    let stopped = runtime()?.block_on(async {
+    let stopped = super::runtime()?.block_on(async {
         let engine = Engine::connect(&EngineConfig::from_env(&ctx.env)).await?;
         run::stop(&engine, &slug, grace.unwrap_or(Duration::from_secs(10))).await
     })?;

@@ -52,13 +52,10 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
         }
         Some(tls)
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|source| Error::Runtime { source })?;
+    let runtime = super::runtime()?;
     let result = runtime.block_on(async {
         // listen for the signals before announcing the server, so an early Ctrl-C stops it too
-        let stop = stop_signal().map_err(|source| Error::Runtime { source })?;
+        let stop = super::stop_signal()?;
         let server = Server::bind(&registry, &args.host, args.port, tls).await?;
         announce(ctx, &ws.root, &server, &args.host);
         let out = ctx.out;
@@ -152,26 +149,4 @@ fn catalogue_files(registry: &Path) -> Vec<(&'static str, String)> {
         }
     }
     found
-}
-
-/// Resolves on Ctrl-C (SIGINT) or SIGTERM. The handlers are installed now, not on first poll.
-#[cfg(unix)]
-pub(crate) fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
-    Ok(async move {
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
-        }
-    })
-}
-
-#[cfg(not(unix))]
-pub(crate) fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
-    let mut ctrl_c = tokio::signal::windows::ctrl_c()?;
-    Ok(async move {
-        ctrl_c.recv().await;
-    })
 }

@@ -23,10 +23,7 @@ pub(crate) fn publish(dir: &Path, display: &str, ctx: &Context) -> Result<ExitSt
             return Err(err);
         }
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|source| Error::Runtime { source })?;
+    let runtime = super::runtime()?;
     runtime.block_on(async {
         let engine = Engine::connect(&EngineConfig::from_env(&ctx.env)).await?;
         let built = synapse::run::image_manifest(&engine, &app.reference).await?;

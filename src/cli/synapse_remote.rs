@@ -47,13 +47,6 @@ pub(crate) struct IndexArgs {
     jobs: usize,
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|source| Error::Runtime { source })
-}
-
 fn registry(host: &str, ctx: &Context) -> Result<Registry, Error> {
     let credential = CredentialStore::from_env(&ctx.env).lookup(host)?;
     Registry::new(host, &credential, &RegistryOptions::default())
@@ -61,7 +54,7 @@ fn registry(host: &str, ctx: &Context) -> Result<Registry, Error> {
 
 pub(crate) fn inspect(args: &InspectArgs, ctx: &Context) -> Result<ExitStatus, Error> {
     let target = Target::from_env(&ctx.env);
-    let app = runtime()?.block_on(async {
+    let app = super::runtime()?.block_on(async {
         if args.remote {
             let parsed = crate::imageref::ImageRef::parse(&args.image);
             let Some(host) = parsed.registry.clone() else {
@@ -123,9 +116,7 @@ async fn local(engine: &Engine, image: &str, target: &Target) -> Result<RemoteAp
         .inspect_image(image)
         .await
         .map_err(|e| match e {
-            bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            } => Error::Usage {
+            e if crate::docker::is_not_found(&e) => Error::Usage {
                 message: format!(
                     "no image `{image}` in the engine (use --remote to read a registry)"
                 ),
@@ -200,7 +191,7 @@ pub(crate) fn index(args: &IndexArgs, ctx: &Context) -> Result<ExitStatus, Error
     };
     let host = args.registry.trim_end_matches('/').to_owned();
     let started = std::time::Instant::now();
-    let index = runtime()?.block_on(async {
+    let index = super::runtime()?.block_on(async {
         let registry = registry(&host, ctx)?;
         remote::index(&registry, &target, &opts, &cache).await
     })?;
@@ -229,7 +220,7 @@ pub(crate) fn index(args: &IndexArgs, ctx: &Context) -> Result<ExitStatus, Error
         count(index.apps.len(), "app"),
         index.rejected.len(),
         count(index.images, "image"),
-        count(index.repositories, "repository").replace("repositorys", "repositories"),
+        count(index.repositories, "repository"),
         cache.fetched.load(std::sync::atomic::Ordering::Relaxed),
         cache.hits.load(std::sync::atomic::Ordering::Relaxed),
         started.elapsed().as_secs_f64()

@@ -11,7 +11,6 @@ use crate::build::{self, BuildEvent, BuildOptions, BuildOutcome, BuildTarget};
 use crate::docker::{Engine, EngineConfig};
 use crate::error::Error;
 use crate::exit::ExitStatus;
-use crate::exttest::session::chain;
 use crate::exttest::{self, Event, ExtensionPlan, ExtensionReport, Runner, Session};
 use crate::workspace::Extension;
 use std::time::Duration;
@@ -88,15 +87,12 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
         }
         return Ok(ExitStatus::Success);
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|source| Error::Runtime { source })?;
+    let runtime = super::runtime()?;
     let options = exttest::RunOptions {
         dependency_timeout: Duration::from_secs(args.wait_timeout),
     };
     let result = runtime.block_on(async {
-        let stop = stop_signal().map_err(|source| Error::Runtime { source })?;
+        let stop = super::stop_signal()?;
         let engine = Engine::connect(&EngineConfig::from_env(&ctx.env)).await?;
         let session = Session::new();
         ctx.out.status(&format!(
@@ -182,8 +178,10 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
 /// An extension whose suites could not be listed (a bad compose file) or whose images could not
 /// be built counts as failed.
 fn extension_failed(ctx: &Context, rel: &str, e: &Error) -> ExtensionReport {
-    ctx.out
-        .error(&anyhow::anyhow!("{rel}: {}", chain(e)), e.hint().as_deref());
+    ctx.out.error(
+        &anyhow::anyhow!("{rel}: {}", e.one_line()),
+        e.hint().as_deref(),
+    );
     ExtensionReport {
         extension: rel.to_owned(),
         result: "error",
@@ -193,8 +191,10 @@ fn extension_failed(ctx: &Context, rel: &str, e: &Error) -> ExtensionReport {
             framework: String::new(),
             service: None,
             image: None,
-            outcome: exttest::Outcome::Error { message: chain(e) },
-            message: chain(e),
+            outcome: exttest::Outcome::Error {
+                message: e.one_line(),
+            },
+            message: e.one_line(),
             duration: Duration::ZERO,
         }],
     }
@@ -386,26 +386,4 @@ fn table(ctx: &Context, reports: &[ExtensionReport]) {
         );
         ctx.out.data(line.trim_end());
     }
-}
-
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM. Registered before anything is created.
-#[cfg(unix)]
-fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
-    Ok(async move {
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
-        }
-    })
-}
-
-#[cfg(not(unix))]
-fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
-    let mut ctrl_c = tokio::signal::windows::ctrl_c()?;
-    Ok(async move {
-        ctrl_c.recv().await;
-    })
 }

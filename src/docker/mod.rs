@@ -44,8 +44,6 @@ impl EngineConfig {
 #[derive(Clone, Debug)]
 pub struct Engine {
     docker: Docker,
-    host: String,
-    api_version: String,
 }
 
 impl Engine {
@@ -80,27 +78,25 @@ impl Engine {
             }
         }
         let docker = docker.negotiate_version().await.map_err(unreachable)?;
-        let api_version = docker.client_version().to_string();
-        Ok(Engine {
-            docker,
-            host: config.host.clone(),
-            api_version,
-        })
+        Ok(Engine { docker })
     }
 
     /// The bollard client, for the modules that drive the engine (build, test, run, export).
     pub fn docker(&self) -> &Docker {
         &self.docker
     }
+}
 
-    pub fn host(&self) -> &str {
-        &self.host
-    }
-
-    /// The API version both sides agreed on, e.g. `1.41`.
-    pub fn api_version(&self) -> &str {
-        &self.api_version
-    }
+/// Whether the engine answered 404: no such image, container, network or volume (for a removal:
+/// already gone, which is not a failure).
+pub fn is_not_found(e: &bollard::errors::Error) -> bool {
+    matches!(
+        e,
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }
+    )
 }
 
 /// Wrap an engine error with what kz was doing, e.g. `engine("build kamiwazaai/x:1.0.0", e)`.

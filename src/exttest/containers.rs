@@ -3,7 +3,7 @@
 //! they have a healthcheck), and a container's output streamed until it exits.
 
 use super::compose::{Healthcheck, NamedVolume, Service};
-use super::session::{is_gone, Session};
+use super::session::Session;
 use crate::docker::{engine_error, Engine};
 use crate::error::Error;
 use bollard::models::{
@@ -305,7 +305,9 @@ pub(crate) async fn remove(engine: &Engine, id: &str) -> Result<(), Error> {
         ..Default::default()
     };
     match engine.docker().remove_container(id, Some(opts)).await {
-        Err(e) if !is_gone(&e) => Err(engine_error("remove a test container", e)),
+        Err(e) if !crate::docker::is_not_found(&e) => {
+            Err(engine_error("remove a test container", e))
+        }
         _ => Ok(()),
     }
 }
@@ -314,7 +316,9 @@ pub(crate) async fn remove(engine: &Engine, id: &str) -> Result<(), Error> {
 pub(crate) async fn remove_volume(engine: &Engine, name: &str) -> Result<(), Error> {
     let opts = bollard::query_parameters::RemoveVolumeOptions { force: true };
     match engine.docker().remove_volume(name, Some(opts)).await {
-        Err(e) if !is_gone(&e) => Err(engine_error(format!("remove volume {name}"), e)),
+        Err(e) if !crate::docker::is_not_found(&e) => {
+            Err(engine_error(format!("remove volume {name}"), e))
+        }
         _ => Ok(()),
     }
 }
@@ -330,7 +334,7 @@ pub(crate) async fn path_exists(engine: &Engine, id: &str, path: &str) -> Result
         .await
     {
         Ok(_) => Ok(true),
-        Err(e) if is_gone(&e) => Ok(false),
+        Err(e) if crate::docker::is_not_found(&e) => Ok(false),
         Err(e) => Err(engine_error(
             format!("look for {path} in the test container"),
             e,

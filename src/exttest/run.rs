@@ -10,7 +10,7 @@ use super::compose::Service;
 use super::containers::{self, Readiness, Spec};
 use super::plan::{ExtensionPlan, Suite};
 use super::script;
-use super::session::{chain, Session};
+use super::session::Session;
 use super::upload;
 use crate::docker::{engine_error, Engine};
 use crate::error::Error;
@@ -172,10 +172,6 @@ impl<'e> Runner<'e> {
         }
     }
 
-    pub fn session(&self) -> &Session {
-        &self.session
-    }
-
     /// Run every suite of `plan`, never stopping at a failure.
     pub async fn run_extension(
         &mut self,
@@ -209,7 +205,9 @@ impl<'e> Runner<'e> {
                     let outcome = self
                         .run_suite(plan, suite, image, &mut created, on_event)
                         .await
-                        .unwrap_or_else(|e| Outcome::Error { message: chain(&e) });
+                        .unwrap_or_else(|e| Outcome::Error {
+                            message: e.one_line(),
+                        });
                     // A failure here is left to the session teardown.
                     for id in created.containers.iter().rev() {
                         let _ = containers::remove(self.engine, id).await;
@@ -264,7 +262,7 @@ impl<'e> Runner<'e> {
         let service_name = suite.service.as_deref().unwrap_or_default();
         let inspect = match engine.docker().inspect_image(image).await {
             Ok(i) => i,
-            Err(e) if super::session::is_gone(&e) => {
+            Err(e) if crate::docker::is_not_found(&e) => {
                 return Ok(Outcome::Error {
                     message: format!("image {image} is not built (run `kz build`)"),
                 })
@@ -379,7 +377,7 @@ impl<'e> Runner<'e> {
         created.containers.push(id.clone());
         self.ensure_tests(&id, suite, &target, on_event).await?;
         if let Err(e) = containers::start(engine, &id, "the test container").await {
-            let text = chain(&e);
+            let text = e.one_line();
             if text.contains("executable file not found") || text.contains("no such file") {
                 return Ok(Outcome::MissingRunner {
                     tool: "sh".to_owned(),

@@ -4,7 +4,6 @@
 //! a list kept in memory, so resources from a step that failed or was interrupted midway go too.
 
 use crate::docker::{engine_error, Engine, LABEL_MANAGED, LABEL_SESSION};
-use crate::error::Error;
 use bollard::query_parameters::{
     ListContainersOptions, ListNetworksOptions, ListVolumesOptions, RemoveContainerOptions,
     RemoveVolumeOptions,
@@ -92,9 +91,10 @@ pub async fn teardown(engine: &Engine, session: &Session, settle: Option<Duratio
 async fn pass(engine: &Engine, session: &Session, report: &mut Teardown) {
     let docker = engine.docker();
     let mut fail = |what: String, e: bollard::errors::Error| {
-        report
-            .failures
-            .push(format!("{what}: {}", chain(&engine_error("remove it", e))));
+        report.failures.push(format!(
+            "{what}: {}",
+            engine_error("remove it", e).one_line()
+        ));
     };
     let containers = docker
         .list_containers(Some(ListContainersOptions {
@@ -114,7 +114,7 @@ async fn pass(engine: &Engine, session: &Session, report: &mut Teardown) {
                 };
                 match docker.remove_container(&id, Some(opts)).await {
                     Ok(()) => report.containers += 1,
-                    Err(e) if is_gone(&e) => {}
+                    Err(e) if crate::docker::is_not_found(&e) => {}
                     Err(e) => fail(format!("container {}", short(&id)), e),
                 }
             }
@@ -132,7 +132,7 @@ async fn pass(engine: &Engine, session: &Session, report: &mut Teardown) {
                 let Some(id) = n.id else { continue };
                 match docker.remove_network(&id).await {
                     Ok(()) => report.networks += 1,
-                    Err(e) if is_gone(&e) => {}
+                    Err(e) if crate::docker::is_not_found(&e) => {}
                     Err(e) => fail(format!("network {}", n.name.unwrap_or(id)), e),
                 }
             }
@@ -150,7 +150,7 @@ async fn pass(engine: &Engine, session: &Session, report: &mut Teardown) {
                 let opts = RemoveVolumeOptions { force: true };
                 match docker.remove_volume(&v.name, Some(opts)).await {
                     Ok(()) => report.volumes += 1,
-                    Err(e) if is_gone(&e) => {}
+                    Err(e) if crate::docker::is_not_found(&e) => {}
                     Err(e) => fail(format!("volume {}", v.name), e),
                 }
             }
@@ -159,31 +159,8 @@ async fn pass(engine: &Engine, session: &Session, report: &mut Teardown) {
     }
 }
 
-/// A 404 (already removed, e.g. by auto-removal or a concurrent pass) is not a failure.
-pub(crate) fn is_gone(e: &bollard::errors::Error) -> bool {
-    matches!(
-        e,
-        bollard::errors::Error::DockerResponseServerError {
-            status_code: 404,
-            ..
-        }
-    )
-}
-
 fn short(id: &str) -> &str {
     id.get(..12).unwrap_or(id)
-}
-
-/// An error and its causes on one line.
-pub(crate) fn chain(e: &Error) -> String {
-    let mut s = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(cause) = src {
-        s.push_str(": ");
-        s.push_str(&cause.to_string());
-        src = cause.source();
-    }
-    s
 }
 
 #[cfg(test)]

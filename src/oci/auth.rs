@@ -11,7 +11,7 @@ use base64::Engine as _;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 /// The key the docker CLI files Docker Hub credentials under.
@@ -277,30 +277,15 @@ fn hostname_of(key: &str) -> &str {
     rest.split('/').next().unwrap_or(rest)
 }
 
+/// `program` on the `PATH` handed in (not the process's), as `which` finds it.
 fn find_on_path(program: &str, path: Option<&str>) -> Option<PathBuf> {
-    std::env::split_paths(path?)
-        .filter(|d| !d.as_os_str().is_empty())
-        .map(|d| d.join(program))
-        .find(|p| is_executable(p))
-}
-
-fn is_executable(p: &Path) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        p.metadata()
-            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-            .unwrap_or(false)
-    }
-    #[cfg(not(unix))]
-    {
-        p.is_file()
-    }
+    which::which_in(program, Some(path?), ".").ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn store(dir: &Path, config: &str, path: Option<&Path>) -> CredentialStore {
         std::fs::write(dir.join("config.json"), config).expect("write");

@@ -177,12 +177,6 @@ impl AppManifest {
         self.positive("network.health.timeout_ms").unwrap_or(2500)
     }
 
-    /// `network.health.interval_ms`, default 10000.
-    pub fn health_interval_ms(&self) -> u64 {
-        self.positive("network.health.interval_ms")
-            .unwrap_or(10_000)
-    }
-
     /// `lifecycle.start_timeout_ms`, default 60000.
     pub fn start_timeout_ms(&self) -> u64 {
         self.positive("lifecycle.start_timeout_ms")

@@ -104,6 +104,32 @@ pub struct RemoteApp {
 }
 
 impl RemoteApp {
+    fn empty(image: String, repo: &str, tag: &str) -> Self {
+        RemoteApp {
+            image,
+            repository: repo.to_owned(),
+            tag: tag.to_owned(),
+            digest: String::new(),
+            manifest_digest: String::new(),
+            config_digest: String::new(),
+            platform: String::new(),
+            manifest: None,
+            encoding: None,
+            slug: None,
+            version: None,
+            problem: None,
+            findings: Vec::new(),
+        }
+    }
+
+    /// An image the registry lists but kz could not read: rejected, with the reason.
+    fn unreadable(host: &str, repo: &str, tag: &str, e: &Error) -> Self {
+        let sep = if tag.contains(':') { "@" } else { ":" };
+        let mut app = RemoteApp::empty(format!("{host}/{repo}{sep}{tag}"), repo, tag);
+        app.problem = Some(format!("unreadable: {}", e.one_line()));
+        app
+    }
+
     /// A labelled image whose manifest has no error findings.
     pub fn is_valid(&self) -> bool {
         self.problem.is_none() && !self.findings.iter().any(|f| f.severity == Severity::Error)
@@ -147,28 +173,22 @@ pub async fn read(
             }
         }
     };
-    let mut app = RemoteApp {
-        image: image.clone(),
-        repository: repo.to_owned(),
-        tag: tag.to_owned(),
-        digest: top.digest.clone(),
-        manifest_digest,
-        config_digest: String::new(),
-        platform: String::new(),
-        manifest: None,
-        encoding: None,
-        slug: None,
-        version: None,
-        problem: None,
-        findings: Vec::new(),
-    };
+    let mut app = RemoteApp::empty(image.clone(), repo, tag);
+    app.digest = top.digest.clone();
+    app.manifest_digest = manifest_digest;
     let Some(manifest) = manifest else {
         app.problem = Some("no image manifest to read (an empty or nested index)".to_owned());
         return Ok(Some(app));
     };
     app.config_digest = manifest.config.digest.clone();
     let config = cache.get(registry, repo, &manifest.config.digest).await?;
-    let config: serde_json::Value = serde_json::from_slice(&config).unwrap_or_default();
+    let config: serde_json::Value = match serde_json::from_slice(&config) {
+        Ok(config) => config,
+        Err(e) => {
+            app.problem = Some(format!("the image config is not JSON: {e}"));
+            return Ok(Some(app));
+        }
+    };
     app.platform = config_platform(&config);
     let labels = crate::oci::config_labels(&config);
     let Some(value) = labels.get(LABEL) else {
@@ -261,8 +281,14 @@ pub async fn index(
         repositories: repos.len(),
         images: images.len(),
     };
-    for app in read {
-        let Some(app) = app? else { continue };
+    for ((repo, tag), app) in images.iter().zip(read) {
+        let app = match app {
+            Ok(Some(app)) => app,
+            Ok(None) => continue,
+            // One unreadable image (a blob gone, a manifest kz cannot parse) is reported with
+            // the others, not fatal: the catalogue and tag lists above are what must answer.
+            Err(e) => RemoteApp::unreadable(registry.host(), repo, tag, &e),
+        };
         if app.is_valid() {
             index.apps.push(app);
         } else {

@@ -93,9 +93,7 @@ pub async fn image_manifest(engine: &Engine, image: &str) -> Result<AppManifest,
         .inspect_image(image)
         .await
         .map_err(|e| match e {
-            bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            } => Error::Usage {
+            e if crate::docker::is_not_found(&e) => Error::Usage {
                 message: format!("no image `{image}` in the engine; build it first (`kz build`)"),
             },
             other => engine_error(format!("inspect image {image}"), other),
@@ -280,9 +278,7 @@ async fn ensure_network(engine: &Engine, network: &str) -> Result<bool, Error> {
         .await
     {
         Ok(_) => Ok(false),
-        Err(bollard::errors::Error::DockerResponseServerError {
-            status_code: 404, ..
-        }) => {
+        Err(e) if crate::docker::is_not_found(&e) => {
             let request = bollard::models::NetworkCreateRequest {
                 name: network.to_owned(),
                 driver: Some("bridge".to_owned()),
@@ -313,9 +309,7 @@ async fn remove_previous(engine: &Engine, name: &str) -> Result<(), Error> {
         .await
     {
         Ok(i) => i,
-        Err(bollard::errors::Error::DockerResponseServerError {
-            status_code: 404, ..
-        }) => return Ok(()),
+        Err(e) if crate::docker::is_not_found(&e) => return Ok(()),
         Err(e) => return Err(engine_error(format!("inspect container {name}"), e)),
     };
     let ours = inspect
@@ -354,9 +348,7 @@ pub async fn stop(engine: &Engine, slug: &str, grace: Duration) -> Result<bool, 
         .await
     {
         Ok(_) => {}
-        Err(bollard::errors::Error::DockerResponseServerError {
-            status_code: 404, ..
-        }) => return Ok(false),
+        Err(e) if crate::docker::is_not_found(&e) => return Ok(false),
         Err(e) => return Err(engine_error(format!("inspect container {name}"), e)),
     }
     remove_guard(engine, &name).await?;

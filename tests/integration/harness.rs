@@ -116,6 +116,10 @@ impl Ws {
             .current_dir(self.path(rel))
             .env("KZ_COLOR", "never")
             .env_remove("CLICOLOR_FORCE")
+            // The Synapse settings publish.sh reads; a CI that sets them must not steer tests.
+            .env_remove("REGISTRY")
+            .env_remove("NS")
+            .env_remove("CONTEXT")
             .output()
             .expect("run kz");
         Run {

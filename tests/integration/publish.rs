@@ -435,6 +435,18 @@ fn a_platform_the_engine_cannot_build_fails_without_moving_the_tag() {
         "FROM busybox:latest\nCOPY hello.txt /hello.txt\n",
     );
     let cfg = tempfile::tempdir().expect("config");
+    let repo = format!("{}/tool-hello", ns.split_once('/').expect("ns").1);
+    let manifest = format!("/v2/{repo}/manifests/1.0.0-dev");
+    // The tag exists (amd64 only); then new content for two platforms, one unbuildable here.
+    kz(
+        &ws,
+        cfg.path(),
+        &[],
+        &["publish", "--images-only", "--platforms", "linux/amd64"],
+    )
+    .code(0);
+    let before = reg.get(&manifest, ACCEPT_ALL).text();
+    ws.write("tools/tool-hello/hello.txt", "x2\n");
     let run = kz(
         &ws,
         cfg.path(),
@@ -447,10 +459,12 @@ fn a_platform_the_engine_cannot_build_fails_without_moving_the_tag() {
         ],
     );
     assert_ne!(run.code, 0, "{}", run.stderr);
-    run.stderr_has("linux/arm64");
-    let repo = format!("{}/tool-hello", ns.split_once('/').expect("ns").1);
-    let r = reg.get(&format!("/v2/{repo}/manifests/1.0.0-dev"), ACCEPT_ALL);
-    assert_eq!(r.status, 404, "no tag for a half-built image: {}", r.text());
+    run.code(3).stderr_has("linux/arm64");
+    assert_eq!(
+        reg.get(&manifest, ACCEPT_ALL).text(),
+        before,
+        "the tag still names the last complete image"
+    );
 }
 
 #[test]
@@ -491,4 +505,25 @@ fn an_identity_token_is_traded_for_a_scoped_access_token() {
     run.code(2)
         .stderr_has("refused the credentials (identity token)");
     assert!(!format!("{}{}", run.stdout, run.stderr).contains("kz-wrong-token-31337"));
+}
+
+#[test]
+fn a_full_publish_checks_the_catalogue_settings_before_pushing_anything() {
+    let reg = RegistryServer::start(None);
+    let ns = namespace(&reg.host(), "order");
+    let ws = scratch_tool(&ns, "1.0.0", "hello\n");
+    let cfg = tempfile::tempdir().expect("docker config");
+    // No AWS profile or bucket for the stage: the catalogue step cannot run, so no image may go.
+    kz(
+        &ws,
+        cfg.path(),
+        &[],
+        &["publish", "--stage", "stage", "--platforms", "linux/amd64"],
+    )
+    .code(2)
+    .stderr_has("AWS_PROFILE_STAGE");
+    assert!(
+        reg.storage_snapshot().is_empty(),
+        "nothing is pushed before the catalogue is ready"
+    );
 }

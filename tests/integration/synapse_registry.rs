@@ -73,6 +73,17 @@ impl LoggedRegistry {
         format!("127.0.0.1:{}", self.port)
     }
 
+    /// Where the registry keeps blob `digest` (`sha256:…`) on disk.
+    fn blob_path(&self, digest: &str) -> PathBuf {
+        let hex = digest.trim_start_matches("sha256:");
+        self._dir
+            .path()
+            .join("storage/docker/registry/v2/blobs/sha256")
+            .join(&hex[..2])
+            .join(hex)
+            .join("data")
+    }
+
     /// GET requests for the blob `digest` so far.
     fn blob_gets(&self, digest: &str) -> usize {
         let log = std::fs::read_to_string(&self.log).unwrap_or_default();
@@ -337,6 +348,7 @@ fn build_publish_inspect_index_round_trip() {
         before.iter().all(|n| *n >= 1),
         "the access log shows the first fetches: {before:?}"
     );
+    let first_index = ws.read("index.json");
     let second = kz(&ws, ".", &host, &args);
     second
         .code(0)
@@ -345,7 +357,8 @@ fn build_publish_inspect_index_round_trip() {
     assert_eq!(before, after, "no config blob was fetched twice");
     assert_eq!(
         ws.read("index.json"),
-        std::fs::read_to_string(&out).expect("same file")
+        first_index,
+        "a warm run writes the same index"
     );
 
     // Named repositories instead of the catalogue.
@@ -364,4 +377,28 @@ fn build_publish_inspect_index_round_trip() {
     let doc: serde_json::Value = serde_json::from_str(&named.code(0).stdout).expect("json");
     assert_eq!(doc["apps"].as_array().map(Vec::len), Some(2));
     assert_eq!(doc["rejected"].as_array().map(Vec::len), Some(0));
+
+    // A config blob gone from the registry: that image is reported as unreadable, the rest of
+    // the index is still written.
+    let no_label = index["rejected"]
+        .as_array()
+        .expect("rejected")
+        .iter()
+        .find(|r| r["repository"] == "synapse_apps/no-label")
+        .and_then(|r| r["config_digest"].as_str())
+        .expect("no-label config")
+        .to_owned();
+    std::fs::remove_file(reg.blob_path(&no_label)).expect("remove the blob");
+    let gone = kz(&ws, ".", &host, &["index", &host, "--no-cache"]);
+    let doc: serde_json::Value = serde_json::from_str(&gone.code(0).stdout).expect("json");
+    assert_eq!(doc["apps"].as_array().map(Vec::len), Some(2), "{doc}");
+    let problem = doc["rejected"]
+        .as_array()
+        .expect("rejected")
+        .iter()
+        .find(|r| r["repository"] == "synapse_apps/no-label")
+        .and_then(|r| r["problem"].as_str())
+        .expect("no-label still reported")
+        .to_owned();
+    assert!(problem.starts_with("unreadable: "), "{problem}");
 }

@@ -126,10 +126,6 @@ impl Store {
         })
     }
 
-    pub fn bucket(&self) -> &str {
-        &self.bucket
-    }
-
     /// Read an object whole; `None` when there is none.
     pub async fn get(&self, key: &str) -> Result<Option<Object>> {
         let out = match self
