@@ -22,6 +22,7 @@ mod synapse_publish;
 mod synapse_remote;
 mod sync_compose;
 mod test;
+mod test_health;
 mod validate;
 
 pub use output::Output;
