@@ -93,6 +93,7 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
     if suites == 0 && probes == 0 && plans.iter().all(|p| p.plan.is_ok()) {
         ctx.out
             .warn("no tests found (pytest, npm test or go test) in the chosen extensions");
+        skipped_health(ctx, args, apps);
         if args.json {
             ctx.out.data("[]");
         }
@@ -200,12 +201,7 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
     } else if many {
         table(ctx, &reports);
     }
-    if args.no_health && apps > 0 {
-        ctx.out.status(&format!(
-            "Health check skipped (--no-health): {} not probed",
-            count(apps, "app")
-        ));
-    }
+    skipped_health(ctx, args, apps);
     let failed = reports.iter().filter(|r| r.failed()).count();
     if failed > 0 {
         if many {
@@ -218,6 +214,16 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
         return Ok(ExitStatus::Failure);
     }
     Ok(ExitStatus::Success)
+}
+
+/// The summary's word on `--no-health`.
+fn skipped_health(ctx: &Context, args: &Args, apps: usize) {
+    if args.no_health && apps > 0 {
+        ctx.out.status(&format!(
+            "Health check skipped (--no-health): {} not probed",
+            count(apps, "app")
+        ));
+    }
 }
 
 /// An extension whose suites could not be listed (a bad compose file) or whose images could not

@@ -129,8 +129,9 @@ async fn deploy_and_probe(
         ));
     };
     ctx.out.status(&format!(
-        "  starting {} as App Garden would; `{primary}` port {port} on 127.0.0.1:{host_port}",
-        ext.rel()
+        "  starting {} as App Garden would (App Garden session {}); `{primary}` port {port} on 127.0.0.1:{host_port}",
+        ext.rel(),
+        session.id()
     ));
     let out = ctx.out;
     let mut on_event = |e: StartEvent<'_>| match e {
