@@ -248,3 +248,99 @@ fn extra_hosts(node: &Node) -> Vec<String> {
         _ => Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workspace::Kind;
+
+    const COMPOSE: &str = "services:
+  web:
+    image: kamiwazaai/x-web:1.0.0
+    ports: ['3000']
+    environment:
+      - API=${API_URL:-http://api:8000}
+      - PUBLIC=http://localhost:{app_port}/p
+      - KAMIWAZA_API_URL
+      - OWN=${KAMIWAZA_APP_PORT}
+    depends_on: [api]
+    extra_hosts: ['host.docker.internal:host-gateway']
+  api:
+    image: redis:7
+    expose: ['8000']
+    environment:
+      MODE: ${MODE:-dev}
+";
+
+    fn deployment(compose: &str, defaults: &str, built: &[Built]) -> Deployment {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("apps/x");
+        std::fs::create_dir_all(&path).expect("mkdir");
+        std::fs::write(path.join(APPGARDEN_FILE), compose).expect("write");
+        let json = format!("{{\"name\": \"x\", \"env_defaults\": {defaults}}}");
+        let manifest = Manifest::parse(&path.join("kamiwaza.json"), json).expect("manifest");
+        let ext = Extension {
+            kind: Kind::App,
+            dir_name: "x".to_owned(),
+            path,
+        };
+        let platform = Platform {
+            app_port: 40123,
+            deployment_id: "kz-abc".to_owned(),
+            app_name: "x".to_owned(),
+            api_url: "https://host.docker.internal/api".to_owned(),
+            model_port: None,
+        };
+        plan(&ext, Some(&manifest), built, &platform).expect("plan")
+    }
+
+    fn env<'d>(d: &'d Deployment, service: &str, name: &str) -> Option<&'d str> {
+        d.containers
+            .iter()
+            .find(|c| c.service == service)?
+            .env
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn environment_order_images_and_the_primary_service() {
+        let defaults = r#"{"API_URL": "http://api:9000", "ID": "{deployment_id}/{app_name}", "KAMIWAZA_APP_PORT": "1", "MODE": "prod"}"#;
+        let built = [Built {
+            service: "web".to_owned(),
+            context: PathBuf::from("/x"),
+            image: "kamiwazaai/x-web:1.0.0-dev".to_owned(),
+        }];
+        let d = deployment(COMPOSE, defaults, &built);
+        let order: Vec<&str> = d.containers.iter().map(|c| c.service.as_str()).collect();
+        assert_eq!(order, ["api", "web"]);
+        assert_eq!(d.primary, Some(("web".to_owned(), 3000)));
+        assert_eq!(d.containers[1].image, "kamiwazaai/x-web:1.0.0-dev");
+        assert_eq!(d.containers[0].image, "redis:7");
+        assert!(d.containers[0].needed && !d.containers[1].needed);
+        // env_defaults feed interpolation; placeholders are substituted.
+        assert_eq!(env(&d, "web", "API"), Some("http://api:9000"));
+        assert_eq!(env(&d, "web", "PUBLIC"), Some("http://localhost:40123/p"));
+        assert_eq!(env(&d, "web", "ID"), Some("kz-abc/x"));
+        // The injected variables win over env_defaults; a bare name takes the deployment's.
+        assert_eq!(env(&d, "web", "KAMIWAZA_APP_PORT"), Some("40123"));
+        assert_eq!(env(&d, "web", "OWN"), Some("40123"));
+        assert_eq!(
+            env(&d, "web", "KAMIWAZA_API_URL"),
+            Some("https://host.docker.internal/api")
+        );
+        assert_eq!(env(&d, "api", "MODE"), Some("prod"));
+        assert_eq!(env(&d, "web", "OPENAI_BASE_URL"), None);
+        assert_eq!(
+            d.containers[1].extra_hosts,
+            ["host.docker.internal:host-gateway"]
+        );
+    }
+
+    #[test]
+    fn no_published_port_means_no_primary() {
+        let d = deployment("services:\n  s:\n    image: busybox\n", "{}", &[]);
+        assert_eq!(d.primary, None);
+    }
+}
