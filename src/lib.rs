@@ -6,6 +6,7 @@
 pub mod appgarden;
 pub mod build;
 pub mod bump;
+pub mod changes;
 pub mod clean;
 pub mod cli;
 pub mod compose;

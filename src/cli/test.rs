@@ -40,6 +40,8 @@ pub(crate) struct Args {
     /// Seconds an app may take to start answering GET /health.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     health_timeout: u64,
+    #[command(flatten)]
+    scope: super::scope::Scope,
 }
 
 /// The stage whose image tags `kz test` builds and runs (the default of `kz build`, so a
@@ -60,6 +62,7 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
     } else {
         ws.select(&args.names)?
     };
+    let chosen = args.scope.apply(ctx, &ws, &settings, chosen)?;
     let many = args.all || chosen.len() > 1;
     let stage = settings.stage(STAGE);
     let mut plans: Vec<Planned> = Vec::new();
