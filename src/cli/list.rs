@@ -1,4 +1,5 @@
-//! `kz list [--json]`: the extensions of the workspace with their versions and files.
+//! `kz list [--json]`: the extensions of the workspace with their versions and files, then its
+//! Synapse apps (`synapse/<slug>/`, `type: synapse`, with their `runtime.image`).
 
 use super::Context;
 use crate::error::Error;
@@ -22,6 +23,9 @@ struct Row {
     path: String,
     name: Option<String>,
     version: Option<String>,
+    /// A Synapse app's `runtime.image` (absent for extensions).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: Option<String>,
     files: Files,
 }
 
@@ -32,6 +36,9 @@ struct Files {
     appgarden: bool,
     dockerfile: bool,
     readme: bool,
+    /// synapse-app.yaml (absent for extensions).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    synapse_app: Option<bool>,
 }
 
 fn row(ext: &Extension) -> Row {
@@ -58,13 +65,49 @@ fn row(ext: &Extension) -> Row {
             appgarden: has(crate::compose::APPGARDEN_FILE),
             dockerfile,
             readme: has("README.md"),
+            synapse_app: None,
+        },
+        image: None,
+    }
+}
+
+/// A Synapse app of the workspace (`dir` is its folder under `synapse/`).
+fn synapse_row(dir: &std::path::Path) -> Row {
+    let manifest = crate::synapse::AppManifest::load(&dir.join(crate::synapse::FILE_NAME)).ok();
+    let folder = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let has = |f: &str| dir.join(f).is_file();
+    let field = |f: fn(&crate::synapse::AppManifest) -> Option<&str>| {
+        manifest.as_ref().and_then(|m| f(m).map(str::to_owned))
+    };
+    Row {
+        kind: "synapse",
+        path: format!("{}/{folder}", crate::synapse::WORKSPACE_DIR),
+        dir: folder,
+        name: field(crate::synapse::AppManifest::name),
+        version: field(crate::synapse::AppManifest::version),
+        image: field(crate::synapse::AppManifest::image),
+        files: Files {
+            manifest: false,
+            compose: false,
+            appgarden: false,
+            dockerfile: has("Dockerfile"),
+            readme: has("README.md"),
+            synapse_app: Some(true),
         },
     }
 }
 
 pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
     let (ws, _) = ctx.workspace()?;
-    let rows: Vec<Row> = ws.extensions.iter().map(row).collect();
+    let mut rows: Vec<Row> = ws.extensions.iter().map(row).collect();
+    rows.extend(
+        crate::synapse::workspace_apps(&ws.root)
+            .iter()
+            .map(|d| synapse_row(d)),
+    );
     if args.json {
         ctx.out
             .data(&serde_json::to_string_pretty(&rows).unwrap_or_default());
@@ -72,7 +115,7 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
     }
     if rows.is_empty() {
         ctx.out
-            .status("no extensions yet; create one with `kz new app|service|tool NAME`");
+            .status("no extensions yet; create one with `kz new app|service|tool|synapse NAME`");
         return Ok(ExitStatus::Success);
     }
     let width = rows.iter().map(|r| r.path.len()).max().unwrap_or(0).max(9);
@@ -83,6 +126,7 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
     for r in &rows {
         let flags = [
             (r.files.manifest, "kamiwaza.json"),
+            (r.files.synapse_app == Some(true), "synapse-app.yaml"),
             (r.files.compose, "compose"),
             (r.files.appgarden, "appgarden"),
             (r.files.dockerfile, "Dockerfile"),

@@ -216,9 +216,19 @@ pub(crate) fn index(args: &IndexArgs, ctx: &Context) -> Result<ExitStatus, Error
         None => ctx.out.raw(&json),
     }
     ctx.out.status(&format!(
-        "{}, {} left out, in {} of {} ({} config blobs fetched, {} from the cache) in {:.2} s",
-        count(index.apps.len(), "app"),
-        index.rejected.len(),
+        "{} ({}), {} left out, in {} of {} ({} config blobs fetched, {} from the cache) in \
+         {:.2} s",
+        count(
+            index
+                .apps
+                .iter()
+                .map(|a| a.repository.as_str())
+                .collect::<std::collections::BTreeSet<_>>()
+                .len(),
+            "app"
+        ),
+        count(index.apps.len(), "tag"),
+        count(index.rejected.len(), "image"),
         count(index.images, "image"),
         count(index.repositories, "repository"),
         cache.fetched.load(std::sync::atomic::Ordering::Relaxed),
