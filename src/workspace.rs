@@ -271,7 +271,10 @@ fn parse_selector(name: &str) -> Result<(Option<Kind>, &str)> {
         None => (None, name),
     };
     if dir.is_empty() || dir.contains(['/', '\\']) || dir == "." || dir == ".." {
-        return Err(bad("an extension name is one folder name"));
+        return Err(bad(
+            "write `<name>`, `apps/<name>`, `services/<name>`, `tools/<name>` or a path to the \
+             extension's folder",
+        ));
     }
     Ok((kind, dir))
 }

@@ -22,6 +22,7 @@ mod schema;
 mod serve;
 mod synapse;
 mod synapse_engine;
+mod synapse_flow;
 mod synapse_registry;
 mod sync_compose;
 mod validate;
