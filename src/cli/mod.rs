@@ -82,7 +82,7 @@ enum Command {
     Retarget(synapse_retarget::Args),
     /// Create a new app, service, tool or Synapse app from the built-in templates.
     New(new::Args),
-    /// List the extensions of the workspace.
+    /// List the extensions and Synapse apps of the workspace.
     List(list::Args),
     /// Bump an extension's version (major, minor or patch).
     Bump(bump::Args),

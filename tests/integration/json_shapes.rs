@@ -71,8 +71,11 @@ fn list_json_has_exactly_its_fields() {
     let ws = Ws::new();
     ws.copy_extensions(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples"));
     std::fs::create_dir_all(ws.path("synapse")).expect("mkdir");
-    ws.kz_in("synapse", &["new", "synapse", "notes", "--framework", "static"])
-        .code(0);
+    ws.kz_in(
+        "synapse",
+        &["new", "synapse", "notes", "--framework", "static"],
+    )
+    .code(0);
     let run = ws.kz(&["list", "--json"]);
     run.code(0);
     let list: Vec<ListEntry> = serde_json::from_str(&run.stdout)
