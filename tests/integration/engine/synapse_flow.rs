@@ -174,6 +174,10 @@ fn runtime_image_is_the_one_name_for_build_run_and_publish() {
     assert!(engine
         .labels(&format!("{host}/synapse_apps/{slug}:latest"))
         .is_some());
+    // kz inspect in the app folder reads the image runtime.image names.
+    let inspected = kz(&ws, "app", &[], &["inspect"]);
+    inspected.code(0);
+    assert_eq!(inspected.stdout, manifest);
     kz(
         &ws,
         "app",
