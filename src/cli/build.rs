@@ -42,6 +42,8 @@ pub(crate) struct Args {
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    scope: super::scope::Scope,
 }
 
 /// How one target ended.
@@ -64,6 +66,7 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
     } else {
         ws.select(&args.names)?
     };
+    let chosen = args.scope.apply(ctx, &ws, &settings, chosen)?;
     let opts = options(args);
     let mut targets = Vec::new();
     let mut planning_failed = Vec::new();
@@ -74,8 +77,9 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
         }
     }
     // The workspace's Synapse apps belong to "everything": --all, or no name given outside
-    // any extension.
-    if args.all || (args.names.is_empty() && ws.current.is_none()) {
+    // any extension (not narrowed by --changed-since / --shard, which select extensions).
+    let whole = args.scope.changed_since.is_none() && args.scope.shard.is_none();
+    if whole && (args.all || (args.names.is_empty() && ws.current.is_none())) {
         for dir in crate::synapse::workspace_apps(&ws.root) {
             let display = dir
                 .strip_prefix(&ws.root)

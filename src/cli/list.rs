@@ -1,11 +1,14 @@
-//! `kz list [--json]`: the extensions of the workspace with their versions and files, then its
-//! Synapse apps (`synapse/<slug>/`, `type: synapse`, with their `runtime.image`).
+//! `kz list [--json] [--changed-since REF] [--shard I/N]`: the extensions of the workspace with
+//! their versions, services, images and files; the JSON is what a CI matrix needs. Then its
+//! Synapse apps (`synapse/<slug>/`, `type: synapse`, `images` = their `runtime.image`), unless
+//! --changed-since or --shard narrows the list (they select extensions only).
 
 use super::Context;
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::manifest::Manifest;
-use crate::workspace::Extension;
+use crate::settings::Settings;
+use crate::workspace::{Extension, Workspace};
 use serde::Serialize;
 
 #[derive(Debug, clap::Args)]
@@ -13,6 +16,8 @@ pub(crate) struct Args {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    scope: super::scope::Scope,
 }
 
 #[derive(Serialize)]
@@ -23,9 +28,11 @@ struct Row {
     path: String,
     name: Option<String>,
     version: Option<String>,
-    /// A Synapse app's `runtime.image` (absent for extensions).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    image: Option<String>,
+    /// The compose services (dev file, else the App Garden file), in file order.
+    services: Vec<String>,
+    /// The images kz builds for it, at its version (what `kz build` tags, without a stage); a
+    /// Synapse app's `runtime.image`.
+    images: Vec<String>,
     files: Files,
 }
 
@@ -41,7 +48,7 @@ struct Files {
     synapse_app: Option<bool>,
 }
 
-fn row(ext: &Extension) -> Row {
+fn row(ws: &Workspace, settings: &Settings, ext: &Extension) -> Row {
     let manifest = Manifest::load(&ext.file(crate::manifest::FILE_NAME)).ok();
     let has = |f: &str| ext.file(f).is_file();
     let dockerfile = has("Dockerfile")
@@ -59,6 +66,10 @@ fn row(ext: &Extension) -> Row {
         version: manifest
             .as_ref()
             .and_then(|m| m.version().map(str::to_owned)),
+        services: services(ext),
+        images: crate::build::targets(&ws.root, ext, settings, None)
+            .map(|targets| targets.iter().map(|t| t.image().to_owned()).collect())
+            .unwrap_or_default(),
         files: Files {
             manifest: manifest.is_some(),
             compose: has(crate::compose::DEV_FILE),
@@ -67,7 +78,6 @@ fn row(ext: &Extension) -> Row {
             readme: has("README.md"),
             synapse_app: None,
         },
-        image: None,
     }
 }
 
@@ -88,7 +98,10 @@ fn synapse_row(dir: &std::path::Path) -> Row {
         dir: folder,
         name: field(crate::synapse::AppManifest::name),
         version: field(crate::synapse::AppManifest::version),
-        image: field(crate::synapse::AppManifest::image),
+        services: Vec::new(),
+        images: field(crate::synapse::AppManifest::image)
+            .into_iter()
+            .collect(),
         files: Files {
             manifest: false,
             compose: false,
@@ -101,13 +114,18 @@ fn synapse_row(dir: &std::path::Path) -> Row {
 }
 
 pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
-    let (ws, _) = ctx.workspace()?;
-    let mut rows: Vec<Row> = ws.extensions.iter().map(row).collect();
-    rows.extend(
-        crate::synapse::workspace_apps(&ws.root)
-            .iter()
-            .map(|d| synapse_row(d)),
-    );
+    let (ws, settings) = ctx.workspace()?;
+    let chosen = args
+        .scope
+        .apply(ctx, &ws, &settings, ws.extensions.iter().collect())?;
+    let mut rows: Vec<Row> = chosen.into_iter().map(|e| row(&ws, &settings, e)).collect();
+    if args.scope.changed_since.is_none() && args.scope.shard.is_none() {
+        rows.extend(
+            crate::synapse::workspace_apps(&ws.root)
+                .iter()
+                .map(|d| synapse_row(d)),
+        );
+    }
     if args.json {
         ctx.out
             .data(&serde_json::to_string_pretty(&rows).unwrap_or_default());
@@ -146,4 +164,26 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
         ));
     }
     Ok(ExitStatus::Success)
+}
+
+/// Service names of the extension's compose file (the dev file, else the App Garden one).
+fn services(ext: &Extension) -> Vec<String> {
+    for file in [crate::compose::DEV_FILE, crate::compose::APPGARDEN_FILE] {
+        let Ok(text) = crate::fsx::read_text(&ext.file(file), 4 << 20) else {
+            continue;
+        };
+        let Ok(Some(doc)) = crate::yaml::load(&text, &crate::yaml::LoadLimits::default()) else {
+            return Vec::new();
+        };
+        return doc
+            .get("services")
+            .and_then(|s| s.as_map())
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, _)| k.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+    }
+    Vec::new()
 }

@@ -51,6 +51,8 @@ pub(crate) struct Args {
     force: bool,
     #[command(flatten)]
     catalog: CatalogArgs,
+    #[command(flatten)]
+    scope: super::scope::Scope,
 }
 
 /// The stage when `--stage` is not given.
@@ -126,7 +128,8 @@ async fn publish_images(
     settings: &Settings,
     opts: &Options,
 ) -> Result<ExitStatus, Error> {
-    let (plans, mut registries) = plan_images(ctx, ws, settings, &args.names, opts).await?;
+    let (plans, mut registries) =
+        plan_images(ctx, ws, settings, &args.names, &args.scope, opts).await?;
     if args.dry_run {
         print_image_plan(ctx, &plans, opts);
         return Ok(ExitStatus::Success);
@@ -220,9 +223,10 @@ pub(crate) async fn plan_images(
     ws: &Workspace,
     settings: &Settings,
     names: &[String],
+    scope: &super::scope::Scope,
     opts: &Options,
 ) -> Result<(Vec<ImagePlan>, Registries), Error> {
-    let chosen = ws.select(names)?;
+    let chosen = scope.apply(ctx, ws, settings, ws.select(names)?)?;
     let mut registries = Registries::new(
         CredentialStore::from_env(&ctx.env),
         opts.registry.clone(),

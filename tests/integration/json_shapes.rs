@@ -35,8 +35,8 @@ struct ListEntry {
     path: String,
     name: Option<String>,
     version: Option<String>,
-    /// Synapse apps only: runtime.image.
-    image: Option<String>,
+    services: Vec<String>,
+    images: Vec<String>,
     files: BTreeMap<String, bool>,
 }
 
@@ -97,12 +97,36 @@ fn list_json_has_exactly_its_fields() {
         assert!(e.path.ends_with(&e.dir), "{e:?}");
         assert_eq!(e.name.as_deref(), Some(e.dir.as_str()), "{e:?}");
         assert!(e.version.is_some(), "{e:?}");
-        let synapse = e.kind == "synapse";
-        assert_eq!(e.image.is_some(), synapse, "{e:?}");
-        let mut keys = vec!["appgarden", "compose", "dockerfile", "manifest", "readme"];
-        if synapse {
-            keys.push("synapse_app");
+        if e.kind == "synapse" {
+            assert!(e.services.is_empty(), "{e:?}");
+            assert_eq!(
+                e.images,
+                ["registry.local.datamaker.io/synapse_apps/notes:0.1.0"],
+                "{e:?}"
+            );
+            assert_eq!(
+                e.files.keys().collect::<Vec<_>>(),
+                [
+                    "appgarden",
+                    "compose",
+                    "dockerfile",
+                    "manifest",
+                    "readme",
+                    "synapse_app"
+                ]
+            );
+            continue;
         }
-        assert_eq!(e.files.keys().collect::<Vec<_>>(), keys);
+        assert!(!e.services.is_empty(), "{e:?}");
+        assert!(
+            e.images
+                .iter()
+                .all(|i| i.starts_with("kamiwazaai/") && i.ends_with(":0.1.0")),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.files.keys().collect::<Vec<_>>(),
+            ["appgarden", "compose", "dockerfile", "manifest", "readme"]
+        );
     }
 }

@@ -517,14 +517,14 @@ fn list_shows_synapse_apps_and_build_help_mentions_them() {
     let rows = rows.as_array().expect("rows");
     assert_eq!(rows.len(), 2, "{rows:?}");
     assert_eq!(rows[0]["type"], "app");
-    assert!(rows[0].get("image").is_none());
+    assert_eq!(rows[0]["services"].as_array().map(Vec::len), Some(0));
     assert_eq!(rows[1]["type"], "synapse");
     assert_eq!(rows[1]["path"], "synapse/notes");
     assert_eq!(rows[1]["name"], "notes");
     assert_eq!(rows[1]["version"], "0.1.0");
     assert_eq!(
-        rows[1]["image"],
-        "registry.local.datamaker.io/synapse_apps/notes:0.1.0"
+        rows[1]["images"],
+        serde_json::json!(["registry.local.datamaker.io/synapse_apps/notes:0.1.0"])
     );
     assert_eq!(rows[1]["files"]["synapse_app"], true);
     let help = ws.kz(&["build", "--help"]);
