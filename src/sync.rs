@@ -82,7 +82,7 @@ pub fn plan(ext: &Extension, settings: &Settings) -> Result<Plan> {
         None => None,
     };
     let text = fsx::read_text(&dev_path, fsx::MAX_TEXT_FILE)?;
-    let doc = yaml::load(&text, &yaml::LoadLimits::default())
+    let doc = yaml::load_compose(&text, &yaml::LoadLimits::default())
         .map_err(|source| Error::Yaml {
             path: dev_path.clone(),
             source,

@@ -40,7 +40,7 @@ pub(crate) fn check(sink: &mut Sink<'_>, manifest: Option<&Manifest>) {
             return;
         }
     };
-    let doc = match yaml::load(&text, &LoadLimits::default()) {
+    let doc = match yaml::load_compose(&text, &LoadLimits::default()) {
         Ok(doc) => doc,
         Err(e) => {
             let (line, message) = yaml_problem(&e);
