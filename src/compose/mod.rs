@@ -12,6 +12,8 @@ use crate::settings::Settings;
 use crate::yaml::{self, DumpOptions, Node, Value};
 use std::path::Path;
 
+pub(crate) use mounts::is_docker_socket;
+
 pub const DEV_FILE: &str = "docker-compose.yml";
 pub const APPGARDEN_FILE: &str = "docker-compose.appgarden.yml";
 
