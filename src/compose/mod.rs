@@ -159,3 +159,5 @@ pub fn render(doc: &Node) -> String {
 mod tests;
 #[cfg(test)]
 mod tests_mounts;
+#[cfg(test)]
+mod tests_props;

@@ -16,6 +16,9 @@ mod package;
 mod package_images;
 mod package_libs;
 mod publish;
+mod realworld;
+#[cfg(feature = "compat-tests")]
+mod realworld_tools;
 mod registry;
 mod regserver;
 mod schema;
