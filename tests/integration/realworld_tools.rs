@@ -19,6 +19,7 @@ fn tool(program: &str, args: &[&str]) -> Command {
 fn realworld_outputs_parse_with_pyyaml_and_pass_docker_compose_config() {
     let (ws, outputs, _) = synced();
     let mut failures = Vec::new();
+    let mut checked = 0;
     for name in outputs.keys() {
         let dir = ws.path(&format!("apps/{name}"));
         let out = tool(
@@ -38,13 +39,19 @@ fn realworld_outputs_parse_with_pyyaml_and_pass_docker_compose_config() {
                 String::from_utf8_lossy(&out.stderr)
             ));
         }
-        let out = tool(
-            "docker-compose",
-            &["-f", "docker-compose.appgarden.yml", "config", "-q"],
-        )
-        .current_dir(&dir)
-        .output()
-        .expect("docker-compose");
+        // docker-compose 1.29 refuses some inputs itself (top-level `name:`, `cgroup`, overlay
+        // files that need a base file): the output must pass wherever the input passes.
+        let config = |file: &str| {
+            tool("docker-compose", &["-f", file, "config", "-q"])
+                .current_dir(&dir)
+                .output()
+                .expect("docker-compose")
+        };
+        if !config("docker-compose.yml").status.success() {
+            continue;
+        }
+        checked += 1;
+        let out = config("docker-compose.appgarden.yml");
         if !out.status.success() {
             failures.push(format!(
                 "{name}: docker-compose config: {}",
@@ -53,4 +60,8 @@ fn realworld_outputs_parse_with_pyyaml_and_pass_docker_compose_config() {
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");
+    assert!(
+        checked >= 40,
+        "only {checked} inputs pass docker-compose config"
+    );
 }
