@@ -256,7 +256,8 @@ pub(crate) struct FileKinds {
 }
 
 /// Tracked files of each repository, listed once per process.
-static INDEXES: LazyLock<Mutex<HashMap<PathBuf, Option<Arc<HashSet<PathBuf>>>>>> =
+type Tracked = Option<Arc<HashSet<PathBuf>>>;
+static INDEXES: LazyLock<Mutex<HashMap<PathBuf, Tracked>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 
 impl FileKinds {
