@@ -15,11 +15,35 @@ fn tool(program: &str, args: &[&str]) -> Command {
     c
 }
 
+/// Outputs Debian's docker-compose 1.29 refuses for what the input itself holds (its schema is
+/// older than Compose v2's), with the reason; every other output must pass `config -q`.
+const REFUSED_BY_COMPOSE_1_29: &[(&str, &str)] = &[
+    (
+        "awesome-react-rust-postgres",
+        "top-level `name:` (Compose v2)",
+    ),
+    (
+        "docker-elk-filebeat",
+        "an overlay file: depends on `elasticsearch` from the base file",
+    ),
+    (
+        "docker-elk-fleet",
+        "an overlay file: depends on `elasticsearch` from the base file",
+    ),
+    (
+        "docker-elk-metricbeat",
+        "service option `cgroup` (Compose v2)",
+    ),
+    (
+        "kamiwaza-sdk-catalog-stack",
+        "top-level `name:` (Compose v2)",
+    ),
+];
+
 #[test]
 fn realworld_outputs_parse_with_pyyaml_and_pass_docker_compose_config() {
     let (ws, outputs, _) = synced();
     let mut failures = Vec::new();
-    let mut checked = 0;
     for name in outputs.keys() {
         let dir = ws.path(&format!("apps/{name}"));
         let out = tool(
@@ -39,29 +63,21 @@ fn realworld_outputs_parse_with_pyyaml_and_pass_docker_compose_config() {
                 String::from_utf8_lossy(&out.stderr)
             ));
         }
-        // docker-compose 1.29 refuses some inputs itself (top-level `name:`, `cgroup`, overlay
-        // files that need a base file): the output must pass wherever the input passes.
         let config = |file: &str| {
             tool("docker-compose", &["-f", file, "config", "-q"])
                 .current_dir(&dir)
                 .output()
                 .expect("docker-compose")
         };
-        if !config("docker-compose.yml").status.success() {
-            continue;
-        }
-        checked += 1;
         let out = config("docker-compose.appgarden.yml");
-        if !out.status.success() {
+        let known = REFUSED_BY_COMPOSE_1_29.iter().any(|(n, _)| n == name);
+        if out.status.success() == known {
             failures.push(format!(
-                "{name}: docker-compose config: {}",
+                "{name}: docker-compose config (listed as refused by 1.29: {known}): {}",
                 String::from_utf8_lossy(&out.stderr)
             ));
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");
-    assert!(
-        checked >= 40,
-        "only {checked} inputs pass docker-compose config"
-    );
+    assert!(outputs.len() >= 40, "{} fixtures", outputs.len());
 }
