@@ -3,6 +3,7 @@
 //! engine or an artefact is missing.
 
 pub(crate) mod build;
+mod changed_ci;
 mod ci_pipeline;
 mod exttest;
 mod oci;
@@ -11,4 +12,5 @@ mod package_libs;
 mod publish;
 pub(crate) mod regserver;
 mod synapse_engine;
-mod synapse_registry;
+mod synapse_flow;
+pub(crate) mod synapse_registry;
