@@ -125,6 +125,8 @@ pub static RULES: &[Rule] = &[
     rule("registry/duplicate-name", E, "two extensions publish the same name into one catalogue file"),
     // the workspace
     rule("workspace/symlink", E, "an extension folder is a symbolic link"),
+    rule("workspace/unused-acceptance", W, "an acceptance (kz.yaml validate.accept or # kz-allow) matches no finding"),
+    rule("workspace/bad-acceptance", W, "a # kz-allow comment names no known rule or gives no reason"),
 ];
 
 /// Severity of a rule id; an unknown id is a programming error, reported as an error.
@@ -234,6 +236,8 @@ mod tests {
   t:
     image: Bad/X
     ports: '80'
+    # kz-allow compose/no-services: never fires here
+    # kz-allow compose/host-port
 volumes:
   v:
     driver_opts: {device: /host/path}
@@ -271,6 +275,7 @@ volumes:
             include_str!("compose.rs"),
             include_str!("gate.rs"),
             include_str!("mod.rs"),
+            include_str!("accept.rs"),
         ];
         let id = regex::Regex::new(r#""((?:metadata|compose|registry|workspace)/[a-z-]+)""#)
             .expect("regex");

@@ -20,6 +20,7 @@ mod registry;
 mod regserver;
 mod schema;
 mod serve;
+mod suppress;
 mod synapse;
 mod synapse_engine;
 mod synapse_registry;
