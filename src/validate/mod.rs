@@ -4,7 +4,7 @@
 
 mod accept;
 mod compose;
-#[cfg(test)]
+#[cfg(all(test, feature = "compat-tests"))]
 mod corpus_tests;
 mod gate;
 mod imagefmt;
