@@ -2,6 +2,7 @@
 # Makes a Docker engine and the local base images kz's tests need, on a fresh Debian machine.
 #
 #  * installs docker.io, docker-registry, busybox-static and debootstrap when missing (apt-get);
+#    and bash, zsh, fish and tmux for the shell-completion test (zsh is driven through tmux);
 #  * starts dockerd (data under target/kz-ci/docker) when no engine answers, and waits for it;
 #  * builds the base images the examples and scaffolds use, since nothing can be pulled here:
 #      busybox:latest        FROM scratch + Debian's busybox-static (with httpd)
@@ -31,6 +32,9 @@ command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
 command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx httpd || missing+=(busybox-static)
 command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+for shell_tool in bash zsh fish tmux; do
+    command -v "$shell_tool" >/dev/null 2>&1 || missing+=("$shell_tool")
+done
 if [ ${#missing[@]} -gt 0 ]; then
     say "installing ${missing[*]}"
     $SUDO apt-get update -qq

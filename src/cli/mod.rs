@@ -82,7 +82,7 @@ enum Command {
     New(new::Args),
     /// List the extensions of the workspace.
     List(list::Args),
-    /// Bump an extension's version (major, minor or patch).
+    /// Bump an extension's version everywhere it carries it (major, minor, patch or VERSION).
     Bump(bump::Args),
     /// Pack build/kamiwaza-extension-registry/ into a deterministic dist/*.tar.gz.
     Package(package::Args),

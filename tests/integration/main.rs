@@ -12,6 +12,7 @@
 
 mod bad_input;
 mod clean;
+mod completions;
 mod harness;
 mod help;
 mod json_shapes;

@@ -4,6 +4,7 @@
 
 pub(crate) mod build;
 mod ci_pipeline;
+mod completions;
 mod exttest;
 mod oci;
 mod package_images;
