@@ -7,6 +7,7 @@ mod bump;
 mod ci_pipeline;
 mod clean;
 mod completions;
+mod doctor;
 mod kamiwaza;
 mod list;
 mod new;
@@ -110,6 +111,8 @@ enum Command {
     Completions(completions::CompletionsArgs),
     /// Print kz's man page (roff), or write one page per command with --dir.
     Man(completions::ManArgs),
+    /// Check the engine, BuildKit, disk, tools and Kamiwaza kz depends on (exit 1 on a fail).
+    Doctor(doctor::Args),
 }
 
 /// What every command gets: where it runs, the environment and the output streams.
@@ -229,6 +232,7 @@ pub fn main() -> u8 {
         Command::Plan(args) => plan::run(&args, &ctx),
         Command::Completions(args) => completions::completions(&args, &ctx),
         Command::Man(args) => completions::man(&args, &ctx),
+        Command::Doctor(args) => doctor::run(&args, &ctx),
     };
     match result {
         Ok(status) => status.code(),

@@ -5,6 +5,7 @@
 pub(crate) mod build;
 mod ci_pipeline;
 mod completions;
+mod doctor;
 mod exttest;
 mod oci;
 mod package_images;
