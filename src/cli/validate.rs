@@ -27,6 +27,8 @@ pub(crate) struct Args {
     /// Print every rule id with its severity and exit.
     #[arg(long)]
     list_rules: bool,
+    #[command(flatten)]
+    scope: super::scope::Scope,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -120,6 +122,7 @@ fn collect(args: &Args, ctx: &Context) -> Result<(Report, Option<PathBuf>), Erro
         } else {
             let (ws, settings) = ctx.workspace()?;
             let chosen = ws.select(&[])?;
+            let chosen = args.scope.apply(ctx, &ws, &settings, chosen)?;
             report = validate::validate(&ws, &chosen, &settings);
             root = Some(ws.root.clone());
             if ws.current.is_none() {
@@ -144,6 +147,7 @@ fn collect(args: &Args, ctx: &Context) -> Result<(Report, Option<PathBuf>), Erro
         }
         if !extensions.is_empty() {
             let chosen = ws.select(&extensions)?;
+            let chosen = args.scope.apply(ctx, &ws, &settings, chosen)?;
             report = validate::validate(&ws, &chosen, &settings);
         }
     }

@@ -52,6 +52,8 @@ struct ListEntry {
     path: String,
     name: Option<String>,
     version: Option<String>,
+    services: Vec<String>,
+    images: Vec<String>,
     files: BTreeMap<String, bool>,
 }
 
@@ -143,6 +145,13 @@ fn list_json_has_exactly_its_fields() {
         assert!(e.path.ends_with(&e.dir), "{e:?}");
         assert_eq!(e.name.as_deref(), Some(e.dir.as_str()), "{e:?}");
         assert!(e.version.is_some(), "{e:?}");
+        assert!(!e.services.is_empty(), "{e:?}");
+        assert!(
+            e.images
+                .iter()
+                .all(|i| i.starts_with("kamiwazaai/") && i.ends_with(":0.1.0")),
+            "{e:?}"
+        );
         assert_eq!(
             e.files.keys().collect::<Vec<_>>(),
             ["appgarden", "compose", "dockerfile", "manifest", "readme"]

@@ -11,6 +11,7 @@
 //! * `compat` (`--features compat-tests`): the reference outputs in `$KZ_COMPAT_CORPUS`.
 
 mod bad_input;
+mod changed;
 mod clean;
 mod completions;
 mod harness;
