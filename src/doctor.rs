@@ -4,7 +4,8 @@
 //!
 //! Checks: the engine answers; its API version; BuildKit; free disk under the engine's data root
 //! (measured when the engine is on this machine); the tools package-libs needs (python3, npm);
-//! the Kamiwaza URL answers and accepts the configured credentials.
+//! credentials for the registry the workspace pushes to; the Kamiwaza URL answers and accepts
+//! the configured credentials.
 
 use crate::docker::{Engine, EngineConfig};
 use crate::error::Error;
@@ -257,5 +258,33 @@ pub fn kamiwaza_check(vars: &BTreeMap<String, String>, home: Option<&Path>) -> C
             ),
         ),
         Err(e) => fail(e),
+    }
+}
+
+/// Credentials for the registry the workspace pushes to (the registry part of the image
+/// namespace, Docker Hub when it has none), from the docker CLI's config. Only the kind of
+/// credential is named, never its value.
+pub fn registry_check(namespace: &str, env: &BTreeMap<String, String>) -> Check {
+    use crate::oci::auth::{Credential, CredentialStore};
+    let probe = crate::imageref::ImageRef::parse(&format!("{namespace}/x"));
+    let host = probe
+        .registry
+        .unwrap_or_else(|| crate::publish::images::DOCKER_HUB.to_owned());
+    match CredentialStore::from_env(env).lookup(&host) {
+        Ok(Credential::Anonymous) => check(
+            "registry",
+            Status::Warn,
+            format!("no credentials for {host} (namespace {namespace}); pushes will be anonymous"),
+        )
+        .hint(format!("docker login {host}")),
+        Ok(found) => check(
+            "registry",
+            Status::Ok,
+            format!("credentials for {host} found ({})", found.describe()),
+        ),
+        Err(e) => {
+            let hint = e.hint().unwrap_or_default();
+            check("registry", Status::Fail, e.to_string()).hint(hint)
+        }
     }
 }

@@ -18,10 +18,15 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
     let mut checks: Vec<Check> = super::runtime()?.block_on(doctor::engine_checks(&ctx.env));
     checks.extend(doctor::tool_checks(&ctx.env, &ctx.cwd));
     // Kamiwaza settings come from the environment over the workspace's .env, when there is one.
-    let vars = match ctx.workspace() {
-        Ok((_, settings)) => settings.vars,
-        Err(_) => ctx.env.clone(),
+    let settings = match ctx.workspace() {
+        Ok((_, settings)) => settings,
+        Err(_) => crate::settings::Settings {
+            vars: ctx.env.clone(),
+            ..crate::settings::Settings::default()
+        },
     };
+    checks.push(doctor::registry_check(&settings.namespace, &ctx.env));
+    let vars = settings.vars;
     let home = ctx
         .env
         .get("HOME")

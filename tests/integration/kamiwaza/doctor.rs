@@ -45,6 +45,10 @@ fn engine_down_and_tools_missing_give_their_lines() {
         "warn tool-npm      npm is not on PATH; kz package-libs needs it for the TypeScript packages (hint: install npm (only package-libs uses it))"
     );
     assert_eq!(
+        line(&run.stdout, "registry"),
+        "warn registry      no credentials for docker.io (namespace kamiwazaai); pushes will be anonymous (hint: docker login docker.io)"
+    );
+    assert_eq!(
         line(&run.stdout, "kamiwaza"),
         "warn kamiwaza      not configured: no Kamiwaza username given (hint: set KAMIWAZA_API_URL, KAMIWAZA_USERNAME and KAMIWAZA_PASSWORD (only kz kamiwaza needs them))"
     );
@@ -83,4 +87,24 @@ fn kamiwaza_accepting_refusing_and_unreachable() {
         line(&run.stdout, "kamiwaza"),
         format!("fail kamiwaza      cannot reach Kamiwaza at {url} (hint: is Kamiwaza running there? KAMIWAZA_API_URL sets the address (…/api))")
     );
+}
+
+#[test]
+fn registry_credentials_found_are_named_never_printed() {
+    let ws = Ws::new();
+    ws.write(
+        "kz.yaml",
+        "images:\n  namespace: registry.example:5000/team\n",
+    );
+    // base64("robot:s3cret-never-printed")
+    ws.write(
+        "home/.docker/config.json",
+        "{\"auths\": {\"registry.example:5000\": {\"auth\": \"cm9ib3Q6czNjcmV0LW5ldmVyLXByaW50ZWQ=\"}}}",
+    );
+    let run = doctor(&ws, &[]);
+    assert_eq!(
+        line(&run.stdout, "registry"),
+        "ok   registry      credentials for registry.example:5000 found (username and password)"
+    );
+    assert!(!run.stdout.contains("s3cret") && !run.stderr.contains("s3cret"));
 }
