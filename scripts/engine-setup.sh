@@ -2,7 +2,8 @@
 # Makes a Docker engine and the local base images kz's tests need, on a fresh Debian machine.
 #
 #  * installs docker.io, docker-registry, busybox-static, debootstrap, docker-compose and
-#    python3-yaml when missing (apt-get);
+#    python3-yaml when missing (apt-get), and bash, zsh, fish and tmux for the shell-completion
+#    test (zsh is driven through tmux);
 #  * starts dockerd (data under target/kz-ci/docker) when no engine answers, and waits for it;
 #  * builds the base images the examples and scaffolds use, since nothing can be pulled here:
 #      busybox:latest        FROM scratch + Debian's busybox-static (with httpd)
@@ -36,6 +37,9 @@ command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
 # (`config -q`, no engine needed) and PyYAML (python3-yaml, a docker-compose dependency).
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 python3 -c 'import yaml' >/dev/null 2>&1 || missing+=(python3-yaml)
+for shell_tool in bash zsh fish tmux; do
+    command -v "$shell_tool" >/dev/null 2>&1 || missing+=("$shell_tool")
+done
 if [ ${#missing[@]} -gt 0 ]; then
     say "installing ${missing[*]}"
     $SUDO apt-get update -qq

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod compose;
 pub mod docker;
 pub mod dockerignore;
+pub mod doctor;
 pub mod error;
 pub mod exit;
 pub mod exttest;

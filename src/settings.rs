@@ -10,6 +10,12 @@
 //!   dev:   { tag_suffix: "-dev" }
 //!   stage: { tag_suffix: "-stage" }
 //!   prod:  { tag_suffix: "" }
+//! validate:
+//!   accept:                    # findings accepted on purpose (`kz validate` reports them as such)
+//!     - rule: compose/bind-mount
+//!       extension: apps/my-app  # type/name or folder name
+//!       path: docker-compose.appgarden.yml   # optional: a file inside the extension
+//!       reason: the socket is mounted read-only for the health probe
 //! ```
 
 use crate::error::{Error, Result};
@@ -36,6 +42,20 @@ pub struct Settings {
     pub vars: BTreeMap<String, String>,
     /// The kz.yaml these came from, if any.
     pub file: Option<PathBuf>,
+    /// `validate.accept`: findings accepted on purpose.
+    pub accept: Vec<Acceptance>,
+}
+
+/// One `validate.accept` entry of kz.yaml: findings of `rule` in `extension` (in `path`, a file
+/// inside the extension folder, when given) are accepted for `reason`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Acceptance {
+    pub rule: String,
+    pub extension: String,
+    pub path: Option<String>,
+    pub reason: String,
+    /// The line of the entry in kz.yaml.
+    pub line: u32,
 }
 
 impl Default for Settings {
@@ -54,6 +74,7 @@ impl Default for Settings {
             ],
             vars: BTreeMap::new(),
             file: None,
+            accept: Vec::new(),
         }
     }
 }
@@ -152,11 +173,79 @@ impl Settings {
                         }
                     }
                 }
+                Some("validate") => {
+                    for (k, v) in value
+                        .as_map()
+                        .ok_or_else(|| err(value, "`validate` must be a mapping".into()))?
+                    {
+                        match k.as_str() {
+                            Some("accept") => {
+                                self.accept = acceptances(v).map_err(|(n, m)| err(n, m))?
+                            }
+                            _ => {
+                                return Err(err(
+                                    k,
+                                    format!("unknown key `validate.{}`", key_text(k)),
+                                ))
+                            }
+                        }
+                    }
+                }
                 _ => return Err(err(key, format!("unknown key `{}`", key_text(key)))),
             }
         }
         Ok(())
     }
+}
+
+/// `validate.accept`: a list of `{rule, extension, path?, reason}`; the rule must be one kz knows
+/// and the reason must say something.
+fn acceptances(list: &Node) -> std::result::Result<Vec<Acceptance>, (&Node, String)> {
+    let items = match &list.value {
+        Value::Seq(items) => items,
+        Value::Null => return Ok(Vec::new()),
+        _ => return Err((list, "`validate.accept` must be a list".into())),
+    };
+    let mut out = Vec::new();
+    for item in items {
+        let Some(map) = item.as_map() else {
+            return Err((
+                item,
+                "an acceptance is a mapping {rule, extension, path?, reason}".into(),
+            ));
+        };
+        for (k, _) in map {
+            if !matches!(k.as_str(), Some("rule" | "extension" | "path" | "reason")) {
+                let msg = format!("unknown key `{}` in an acceptance", key_text(k));
+                return Err((k, msg));
+            }
+        }
+        let field = |name: &str| {
+            item.get(name)
+                .and_then(string)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+        };
+        let need = |name: &str| {
+            field(name)
+                .map(str::to_owned)
+                .ok_or_else(|| (item, format!("an acceptance needs `{name}: <text>`")))
+        };
+        let rule = need("rule")?;
+        if !crate::validate::all_rules().any(|r| r.id == rule) {
+            let node = item.get("rule").unwrap_or(item);
+            let msg = format!("unknown rule `{rule}` (`kz validate --list-rules` lists them)");
+            return Err((node, msg));
+        }
+        out.push(Acceptance {
+            rule,
+            extension: need("extension")?.trim_end_matches('/').to_owned(),
+            path: field("path").map(|p| p.trim_start_matches("./").to_owned()),
+            reason: need("reason")?,
+            line: item.mark.line,
+        });
+    }
+    Ok(out)
 }
 
 fn string(node: &Node) -> Option<&str> {

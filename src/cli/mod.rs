@@ -6,6 +6,8 @@ mod build_registry;
 mod bump;
 mod ci_pipeline;
 mod clean;
+mod completions;
+mod doctor;
 mod kamiwaza;
 mod list;
 mod new;
@@ -33,11 +35,11 @@ use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::settings::Settings;
 use crate::workspace::Workspace;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{FromArgMatches, Subcommand, ValueEnum};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-#[derive(Debug, Parser)]
+#[derive(Debug, clap::Parser)]
 #[command(
     name = "kz",
     version,
@@ -86,7 +88,7 @@ enum Command {
     New(new::Args),
     /// List the extensions and Synapse apps of the workspace.
     List(list::Args),
-    /// Bump an extension's version (major, minor or patch).
+    /// Bump an extension's version everywhere it carries it (major, minor, patch or VERSION).
     Bump(bump::Args),
     /// Pack build/kamiwaza-extension-registry/ into a deterministic dist/*.tar.gz.
     Package(package::Args),
@@ -110,6 +112,12 @@ enum Command {
     CiPipeline(ci_pipeline::Args),
     /// Show what `kz publish` would change for a stage, writing nothing.
     Plan(plan::Args),
+    /// Print the completion script for a shell (see README: Shell completions).
+    Completions(completions::CompletionsArgs),
+    /// Print kz's man page (roff), or write one page per command with --dir.
+    Man(completions::ManArgs),
+    /// Check the engine, BuildKit, disk, tools and Kamiwaza kz depends on (exit 1 on a fail).
+    Doctor(doctor::Args),
 }
 
 /// What every command gets: where it runs, the environment and the output streams.
@@ -167,7 +175,13 @@ fn stop_signal() -> Result<impl std::future::Future<Output = ()>, Error> {
 
 /// Parse the arguments, run the command, render any error, and return the exit code.
 pub fn main() -> u8 {
-    let cli = match Cli::try_parse() {
+    if completions::try_complete() {
+        return ExitStatus::Success.code();
+    }
+    let parsed = completions::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -222,6 +236,9 @@ pub fn main() -> u8 {
         Command::Test(args) => test::run(&args, &ctx),
         Command::CiPipeline(args) => ci_pipeline::run(&args, &ctx),
         Command::Plan(args) => plan::run(&args, &ctx),
+        Command::Completions(args) => completions::completions(&args, &ctx),
+        Command::Man(args) => completions::man(&args, &ctx),
+        Command::Doctor(args) => doctor::run(&args, &ctx),
     };
     match result {
         Ok(status) => status.code(),

@@ -1,4 +1,4 @@
-//! `kz validate [NAME|PATH...] [--strict] [--format text|json|github] [--list-rules]`.
+//! `kz validate [NAME|PATH...] [--strict] [--format text|json|github|sarif] [--list-rules]`.
 //!
 //! Extensions of the workspace and Synapse apps: a name that is a folder holding
 //! synapse-app.yaml, or a file, is checked with the `synapse/*` rules (inside a workspace or
@@ -9,7 +9,7 @@ use super::Context;
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::synapse::{self, Target};
-use crate::validate::{self, Finding, Report, Severity, RULES};
+use crate::validate::{self, Finding, Report, Severity};
 use crate::workspace::Workspace;
 use std::path::{Path, PathBuf};
 
@@ -37,11 +37,13 @@ enum Format {
     Json,
     /// GitHub Actions workflow commands (annotations on the pull request).
     Github,
+    /// One SARIF 2.1.0 log (code-scanning dashboards); accepted findings as suppressions.
+    Sarif,
 }
 
 pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
     if args.list_rules {
-        for rule in RULES.iter().chain(synapse::rules::RULES) {
+        for rule in validate::all_rules() {
             ctx.out.data(&format!(
                 "{:<36} {:<8} {}",
                 rule.id, rule.severity, rule.summary
@@ -49,7 +51,7 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
         }
         return Ok(ExitStatus::Success);
     }
-    let report = collect(args, ctx)?;
+    let (report, root) = collect(args, ctx)?;
     match args.format {
         Format::Text => print_text(ctx, &report),
         Format::Json => {
@@ -58,6 +60,7 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
                 "errors": report.errors(),
                 "warnings": report.warnings(),
                 "findings": report.findings,
+                "accepted": report.accepted,
             });
             if report.synapse_apps > 0 {
                 json["synapse_apps"] = report.synapse_apps.into();
@@ -70,6 +73,13 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
             for f in &report.findings {
                 ctx.out.data(&github_line(f));
             }
+        }
+        Format::Sarif => {
+            let cwd = ctx.cwd.as_path();
+            let bases: Vec<&Path> = root.as_deref().into_iter().chain([cwd]).collect();
+            let log = validate::sarif::log(&report, &bases);
+            ctx.out
+                .data(&serde_json::to_string_pretty(&log).unwrap_or_default());
         }
     }
     let failed = report.errors() > 0 || (args.strict && report.warnings() > 0);
@@ -87,8 +97,9 @@ enum App {
     File(PathBuf, String),
 }
 
-/// Decide what to check, check it, and merge the findings into one report.
-fn collect(args: &Args, ctx: &Context) -> Result<Report, Error> {
+/// Decide what to check, check it, and merge the findings into one report; with the workspace
+/// root when a workspace was read (extension findings name files relative to it).
+fn collect(args: &Args, ctx: &Context) -> Result<(Report, Option<PathBuf>), Error> {
     let cwd = std::path::absolute(&ctx.cwd).map_err(|e| Error::read(&ctx.cwd, e))?;
     let mut apps = Vec::new();
     let mut names = Vec::new();
@@ -104,6 +115,7 @@ fn collect(args: &Args, ctx: &Context) -> Result<Report, Error> {
         }
     }
     let mut report = Report::default();
+    let mut root = None;
     if args.names.is_empty() {
         if let Some(dir) = synapse::find_app_dir(&cwd) {
             apps.push(App::Dir(dir.clone(), relative(&dir, &cwd)));
@@ -112,6 +124,7 @@ fn collect(args: &Args, ctx: &Context) -> Result<Report, Error> {
             let chosen = ws.select(&[])?;
             let chosen = args.scope.apply(ctx, &ws, &settings, chosen)?;
             report = validate::validate(&ws, &chosen, &settings);
+            root = Some(ws.root.clone());
             if ws.current.is_none() {
                 for dir in synapse::workspace_apps(&ws.root) {
                     let display = relative(&dir, &ws.root);
@@ -121,6 +134,7 @@ fn collect(args: &Args, ctx: &Context) -> Result<Report, Error> {
         }
     } else if !names.is_empty() {
         let (ws, settings) = ctx.workspace()?;
+        root = Some(ws.root.clone());
         let mut extensions = Vec::new();
         for name in names {
             match workspace_app(&ws, &name) {
@@ -145,7 +159,7 @@ fn collect(args: &Args, ctx: &Context) -> Result<Report, Error> {
             App::File(path, display) => synapse::lint::check_file(path, display, &target),
         });
     }
-    Ok(report)
+    Ok((report, root))
 }
 
 /// `synapse/<slug>` or `<slug>` naming an app folder of the workspace.
@@ -186,6 +200,17 @@ pub(crate) fn print_text(ctx: &Context, report: &Report) {
             f.message
         ));
     }
+    for a in &report.accepted {
+        let f = &a.finding;
+        ctx.out.data(&format!(
+            "{}: accepted[{}]: {} (accepted at {}: {})",
+            location(f),
+            f.rule,
+            f.message,
+            a.accepted_at,
+            a.reason
+        ));
+    }
     let (e, w, n) = (report.errors(), report.warnings(), report.extensions);
     let mut checked = Vec::new();
     if n > 0 || report.synapse_apps == 0 {
@@ -195,7 +220,7 @@ pub(crate) fn print_text(ctx: &Context, report: &Report) {
         checked.push(count(report.synapse_apps, "Synapse app"));
     }
     let checked = checked.join(" and ");
-    let summary = if e == 0 && w == 0 {
+    let mut summary = if e == 0 && w == 0 {
         format!("{checked} valid")
     } else {
         format!(
@@ -204,6 +229,9 @@ pub(crate) fn print_text(ctx: &Context, report: &Report) {
             count(w, "warning")
         )
     };
+    if !report.accepted.is_empty() {
+        summary.push_str(&format!(" ({} accepted)", report.accepted.len()));
+    }
     ctx.out.status(&summary);
 }
 

@@ -46,6 +46,7 @@ pub fn plan(dir: &Path, display: &str, target: &Target) -> Result<AppBuild, Erro
         extensions: 0,
         synapse_apps: 1,
         findings,
+        accepted: Vec::new(),
     };
     if report.errors() > 0 {
         return Err(Error::ValidationFailed {

@@ -50,7 +50,12 @@ pub(crate) fn check(sink: &mut Sink<'_>, manifest: Option<&Manifest>) {
         }
     };
     match doc {
-        Some(doc) if !is_empty(&doc) => Doc { sink, text: &text }.check(&doc),
+        Some(doc) if !is_empty(&doc) => Doc {
+            sink,
+            text: &text,
+            allowed_binds: allowed_bind_mounts(manifest),
+        }
+        .check(&doc),
         // A blank file of an app or service is `metadata/appgarden-empty`.
         _ if text.trim().is_empty() && ext.kind != Kind::Tool => {}
         _ => {
@@ -126,6 +131,22 @@ impl Service<'_> {
 struct Doc<'s, 'a> {
     sink: &'s mut Sink<'a>,
     text: &'s str,
+    /// kamiwaza.json `validation.allowed_bind_mounts`: host paths the extension may bind-mount.
+    allowed_binds: Vec<String>,
+}
+
+/// The reference's opt-out list, kamiwaza.json `validation.allowed_bind_mounts` (strings; other
+/// values are ignored). Only validate honours it; sync-compose still converts every bind mount.
+fn allowed_bind_mounts(manifest: Option<&Manifest>) -> Vec<String> {
+    let list = manifest
+        .and_then(|m| m.get("validation"))
+        .and_then(|v| v.get("allowed_bind_mounts"))
+        .and_then(serde_json::Value::as_array);
+    list.into_iter()
+        .flatten()
+        .filter_map(serde_json::Value::as_str)
+        .map(|p| p.trim_end_matches('/').to_owned())
+        .collect()
 }
 
 impl Doc<'_, '_> {
@@ -294,7 +315,11 @@ impl Doc<'_, '_> {
                 }
                 _ => None,
             };
-            if let Some((shown, src)) = source {
+            let allowed = |src: &str| {
+                let src = src.trim_end_matches('/');
+                self.allowed_binds.iter().any(|a| a == src)
+            };
+            if let Some((shown, src)) = source.filter(|(_, src)| !allowed(src)) {
                 let message = format!(
                     "volume {shown} of service {} bind-mounts host path {}; App Garden allows only named volumes (`kz sync-compose` converts bind mounts)",
                     s.shown(),

@@ -2,6 +2,7 @@
 //! the catalogue gate (registry), each with a stable id and a severity. Rules return findings;
 //! they never print and never fail on a value of the wrong type (that is a finding too).
 
+mod accept;
 mod compose;
 #[cfg(all(test, feature = "compat-tests"))]
 mod corpus_tests;
@@ -10,10 +11,18 @@ mod guide;
 mod imagefmt;
 mod metadata;
 mod rules;
+pub mod sarif;
 #[cfg(test)]
 mod testutil;
 
+pub use accept::{AcceptKind, Accepted};
 pub use rules::{Rule, RULES};
+
+/// The one rule registry: every rule kz can report (extension rules, then Synapse rules), in
+/// the order `kz validate --list-rules` prints them and SARIF lists them.
+pub fn all_rules() -> impl Iterator<Item = &'static Rule> {
+    RULES.iter().chain(crate::synapse::rules::RULES)
+}
 
 use crate::settings::Settings;
 use crate::workspace::{Extension, Workspace};
@@ -59,6 +68,9 @@ pub struct Report {
     /// Synapse app folders and manifest files checked (`synapse::lint`).
     pub synapse_apps: usize,
     pub findings: Vec<Finding>,
+    /// Findings accepted on purpose (kz.yaml `validate.accept`, `# kz-allow`); they never count
+    /// as errors or warnings.
+    pub accepted: Vec<Accepted>,
 }
 
 impl Report {
@@ -158,7 +170,9 @@ pub fn validate(ws: &Workspace, chosen: &[&Extension], settings: &Settings) -> R
         known.extend(entry);
     }
     findings.extend(gate::check_workspace(ws, chosen, known));
+    let (mut findings, mut accepted) = accept::apply(findings, &ws.root, chosen, settings);
     sort_findings(&mut findings, chosen);
+    accepted.sort_by_cached_key(|a| (a.finding.file.clone(), a.finding.line));
     for skipped in &ws.skipped {
         findings.push(Finding {
             rule: "workspace/symlink",
@@ -173,6 +187,7 @@ pub fn validate(ws: &Workspace, chosen: &[&Extension], settings: &Settings) -> R
         extensions: chosen.len(),
         synapse_apps: 0,
         findings,
+        accepted,
     }
 }
 

@@ -147,6 +147,8 @@ pub static RULES: &[Rule] = &[
     rule("compose/unescaped-dollar", W, "a command uses $name unescaped, which Compose replaces before the program runs"),
     rule("compose/proxy-ports", W, "another service publishes ports beside an nginx-style proxy"),
     rule("compose/backend-port", W, "a backend service publishes its port directly beside the primary service"),
+    rule("workspace/unused-acceptance", W, "an acceptance (kz.yaml validate.accept or # kz-allow) matches no finding"),
+    rule("workspace/bad-acceptance", W, "a # kz-allow comment names no known rule or gives no reason"),
 ];
 
 /// Severity of a rule id; an unknown id is a programming error, reported as an error.
@@ -258,6 +260,8 @@ mod tests {
   t:
     image: Bad/X
     ports: '80'
+    # kz-allow compose/no-services: never fires here
+    # kz-allow compose/host-port
 volumes:
   v:
     driver_opts: {device: /host/path}
@@ -341,6 +345,7 @@ secrets:
             include_str!("mod.rs"),
             include_str!("guide/mod.rs"),
             include_str!("guide/net.rs"),
+            include_str!("accept.rs"),
         ];
         let id = regex::Regex::new(r#""((?:metadata|compose|registry|workspace)/[a-z-]+)""#)
             .expect("regex");

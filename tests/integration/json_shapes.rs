@@ -13,6 +13,23 @@ struct ValidateReport {
     errors: u64,
     warnings: u64,
     findings: Vec<Finding>,
+    accepted: Vec<Accepted>,
+}
+
+/// An accepted finding: the finding's fields, how and where it was accepted, and why.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Accepted {
+    rule: String,
+    severity: String,
+    extension: String,
+    file: String,
+    line: Option<u64>,
+    message: String,
+    kind: String,
+    reason: String,
+    accepted_at: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -64,6 +81,44 @@ fn validate_json_has_exactly_its_fields() {
         && !f.message.is_empty()
         && f.file.starts_with(f.extension.as_deref().unwrap_or(""))));
     assert!(report.findings.iter().any(|f| f.line.is_some()));
+    assert!(report.accepted.is_empty());
+}
+
+#[test]
+fn validate_json_accepted_has_exactly_its_fields() {
+    let ws = Ws::new();
+    ws.write(
+        "apps/a/kamiwaza.json",
+        "{\"name\": \"a\", \"version\": \"1.0.0\", \"source_type\": \"kamiwaza\", \"visibility\": \"public\", \"description\": \"d\", \"risk_tier\": 1, \"verified\": false}\n",
+    )
+    .write(
+        "kz.yaml",
+        "validate:\n  accept:\n    - {rule: metadata/appgarden-missing, extension: a, reason: made at deploy time}\n",
+    );
+    let run = ws.kz(&["validate", "--format", "json"]);
+    let report: ValidateReport = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("validate --format json: {e}\n{}", run.stdout));
+    let accepted: Vec<(&str, &str, &str, &str)> = report
+        .accepted
+        .iter()
+        .map(|a| {
+            (
+                a.rule.as_str(),
+                a.kind.as_str(),
+                a.reason.as_str(),
+                a.accepted_at.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        accepted,
+        [(
+            "metadata/appgarden-missing",
+            "external",
+            "made at deploy time",
+            "kz.yaml:3"
+        )]
+    );
 }
 
 #[test]

@@ -13,6 +13,7 @@
 mod bad_input;
 mod changed;
 mod clean;
+mod completions;
 mod harness;
 mod help;
 mod json_shapes;
@@ -22,6 +23,7 @@ mod package;
 mod realworld;
 mod registry;
 mod serve;
+mod suppress;
 mod synapse;
 mod sync_compose;
 mod validate;

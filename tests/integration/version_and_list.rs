@@ -70,3 +70,50 @@ fn directory_flag_runs_as_if_started_there() {
         .code(0)
         .stdout_has("apps/chat");
 }
+
+/// `kz bump` over an extension carrying its version in every place kz knows: kamiwaza.json
+/// (version and image tag), its own compose image tags (not postgres, not another extension's,
+/// not a digest), Dockerfile `ARG *_VERSION=` defaults, pyproject.toml and package.json (not
+/// node_modules). The dry run prints the golden diff and writes nothing; the bump writes exactly
+/// the golden files and reports each change.
+#[test]
+fn bump_follows_the_version_everywhere() {
+    use crate::harness::{assert_golden, copy_tree, golden_dir};
+    let input = golden_dir().join("bump/input");
+    let ws = Ws::new();
+    copy_tree(&input, &ws.path(""));
+    let files: Vec<String> = walkdir::WalkDir::new(&input)
+        .sort_by_file_name()
+        .into_iter()
+        .map(|e| e.expect("walk"))
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let rel = e.path().strip_prefix(&input).expect("inside");
+            rel.to_string_lossy().replace('\\', "/")
+        })
+        .collect();
+    let before: Vec<String> = files.iter().map(|f| ws.read(f)).collect();
+    let dry = ws.kz(&["bump", "demo", "minor", "--dry-run"]);
+    dry.code(0)
+        .stderr_has("would bump apps/demo 1.4.2 -> 1.5.0 (6 files); nothing written");
+    assert_golden("bump/dry-run.diff", &dry.stdout);
+    let after_dry: Vec<String> = files.iter().map(|f| ws.read(f)).collect();
+    assert_eq!(before, after_dry, "--dry-run wrote something");
+    let run = ws.kz(&["bump", "demo", "minor"]);
+    run.code(0);
+    assert_golden("bump/stdout.txt", &run.stdout);
+    for f in &files {
+        assert_golden(&format!("bump/expected/{f}"), &ws.read(f));
+    }
+    // an exact version, which must be newer
+    ws.kz(&["bump", "demo", "2.0.0-rc.1"])
+        .code(0)
+        .stdout_has("1.5.0 -> 2.0.0-rc.1")
+        .stdout_has("apps/demo/backend/pyproject.toml:6: 1.5.0 -> 2.0.0-rc.1");
+    ws.kz(&["bump", "demo", "1.0.0"])
+        .code(2)
+        .stderr_has("1.0.0 is not newer than the current version 2.0.0-rc.1");
+    ws.kz(&["bump", "demo", "huge"])
+        .code(2)
+        .stderr_has("neither major, minor, patch nor a version");
+}

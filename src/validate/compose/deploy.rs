@@ -43,7 +43,10 @@ impl Doc<'_, '_> {
                 Value::Map(_) => entry(item, "source").and_then(|(_, v)| v.py_str()),
                 _ => None,
             };
-            if source.is_some_and(|src| crate::compose::is_docker_socket(&src)) {
+            // kamiwaza.json `validation.allowed_bind_mounts` names the socket: accepted there.
+            if source.is_some_and(|src| {
+                crate::compose::is_docker_socket(&src) && !self.allowed_binds.contains(&src)
+            }) {
                 let message = format!(
                     "service {} mounts the Docker socket; App Garden never gives a service the host's Docker engine",
                     s.shown()

@@ -5,6 +5,8 @@
 pub(crate) mod build;
 mod changed_ci;
 mod ci_pipeline;
+mod completions;
+mod doctor;
 pub(crate) mod exttest;
 mod health;
 mod oci;

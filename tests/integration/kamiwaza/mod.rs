@@ -3,6 +3,7 @@
 //! themselves and assert the requests kz sent (paths, auth header, cleaned payload). It is the
 //! only stand-in in the suite; everything else is real.
 
+mod doctor;
 mod standin;
 
 use crate::harness::{copy_tree, Ws, KZ};
