@@ -10,6 +10,9 @@
 //!   dev:   { tag_suffix: "-dev" }
 //!   stage: { tag_suffix: "-stage" }
 //!   prod:  { tag_suffix: "" }
+//! build:
+//!   builder: buildkit          # or classic (kz build --builder wins)
+//!   network: default           # default, none or host (kz build --network wins)
 //! ```
 
 use crate::error::{Error, Result};
@@ -36,6 +39,10 @@ pub struct Settings {
     pub vars: BTreeMap<String, String>,
     /// The kz.yaml these came from, if any.
     pub file: Option<PathBuf>,
+    /// `build.builder`: `buildkit` (default) or `classic`.
+    pub build_builder: Option<crate::build::Builder>,
+    /// `build.network`: `default`, `none` or `host`.
+    pub build_network: Option<String>,
 }
 
 impl Default for Settings {
@@ -54,6 +61,8 @@ impl Default for Settings {
             ],
             vars: BTreeMap::new(),
             file: None,
+            build_builder: None,
+            build_network: None,
         }
     }
 }
@@ -149,6 +158,31 @@ impl Settings {
                                 name,
                                 tag_suffix: suffix.to_owned(),
                             }),
+                        }
+                    }
+                }
+                Some("build") => {
+                    for (k, v) in value
+                        .as_map()
+                        .ok_or_else(|| err(value, "`build` must be a mapping".into()))?
+                    {
+                        let text = string(v).ok_or_else(|| err(v, "expected a string".into()))?;
+                        match k.as_str() {
+                            Some("builder") => {
+                                self.build_builder = Some(text.parse().map_err(|m| err(v, m))?)
+                            }
+                            Some("network") => {
+                                if !matches!(text, "default" | "none" | "host") {
+                                    return Err(err(
+                                        v,
+                                        format!("`build.network: {text}`: expected default, none or host"),
+                                    ));
+                                }
+                                self.build_network = Some(text.to_owned());
+                            }
+                            _ => {
+                                return Err(err(k, format!("unknown key `build.{}`", key_text(k))))
+                            }
                         }
                     }
                 }
