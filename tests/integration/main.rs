@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod build;
+mod buildkit;
 mod catalog;
 mod ci_pipeline;
 mod clean;
