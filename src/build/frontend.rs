@@ -22,6 +22,29 @@ fn known_flags(instruction: &str) -> &'static [&'static str] {
     }
 }
 
+/// The Dockerfile's text and the file (and line offset) errors name.
+fn text_of(target: &BuildTarget) -> Result<(PathBuf, String, u32), Error> {
+    Ok(match &target.dockerfile {
+        Dockerfile::Path(p) => (
+            p.clone(),
+            crate::fsx::read_text(p, crate::fsx::MAX_TEXT_FILE)?,
+            0,
+        ),
+        // An inline Dockerfile's lines are counted from the `build:` line of the compose file.
+        Dockerfile::Inline(t) => (target.origin.file.clone(), t.clone(), target.origin.line),
+    })
+}
+
+/// Whether any instruction is a `RUN` (which needs an emulator for a foreign platform).
+pub(super) fn has_run(target: &BuildTarget) -> Result<bool, Error> {
+    let (_, text, _) = text_of(target)?;
+    Ok(text.lines().any(|l| {
+        l.split_whitespace()
+            .next()
+            .is_some_and(|w| w.eq_ignore_ascii_case("RUN"))
+    }))
+}
+
 /// Refuse what the built-in frontend cannot build, naming file:line, the feature and the fix.
 pub(super) fn check(target: &BuildTarget) -> Result<(), Error> {
     let (file, text, line_offset): (PathBuf, String, u32) = match &target.dockerfile {

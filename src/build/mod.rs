@@ -296,8 +296,11 @@ pub async fn build_target(
             }
         },
     };
+    let mut foreign = None;
     if builder == Builder::Classic {
         refuse_on_classic(target)?;
+    } else if let Some(platform) = target.platform(opts) {
+        foreign = emulator_check(engine, target, &tags[0], platform).await?;
     }
     on_event(BuildEvent::Building);
     let mut labels = target.extra.labels.clone();
@@ -306,7 +309,26 @@ pub async fn build_target(
     labels.insert(LABEL_CONTENT_HASH.to_owned(), hash);
     let id = match builder {
         Builder::BuildKit => {
-            buildkit::build(engine, target, opts, ctx, &tags[0], labels, &on_event).await?
+            let built = buildkit::build(engine, target, opts, ctx, &tags[0], labels, &on_event);
+            match (built.await, foreign) {
+                // The base image does not exist for the foreign platform (nothing can be pulled).
+                (
+                    Err(Error::BuildFailed {
+                        step: Some(step),
+                        message,
+                        ..
+                    }),
+                    Some(native),
+                ) if step.contains("load metadata for") => {
+                    return Err(Error::NoEmulator {
+                        image: tags[0].clone(),
+                        platform: target.platform(opts).unwrap_or_default().to_owned(),
+                        native,
+                        missing: format!("the base image for that platform: {message}"),
+                    });
+                }
+                (result, _) => result?,
+            }
         }
         Builder::Classic => {
             run::build(engine, target, opts, ctx, &tags[0], labels, &on_event).await?
@@ -319,6 +341,54 @@ pub async fn build_target(
 /// Whether the engine offers BuildKit (see [`Engine::buildkit`]).
 pub(crate) async fn probe_buildkit(engine: &Engine) -> Result<(), String> {
     buildkit::probe(engine).await
+}
+
+/// A platform other than the engine's own: `Ok(Some(native))`. Its `RUN` steps need an
+/// emulator (binfmt_misc `qemu-<arch>`) on a local engine's host; refused naming what is missing
+/// (a Dockerfile without `RUN` needs none). Remote engines are left to BuildKit.
+async fn emulator_check(
+    engine: &Engine,
+    target: &BuildTarget,
+    image: &str,
+    platform: &str,
+) -> Result<Option<String>, Error> {
+    let version = engine
+        .docker()
+        .version()
+        .await
+        .map_err(|e| crate::docker::engine_error("ask the engine for its platform", e))?;
+    let os = version.os.unwrap_or_default();
+    let arch = version.arch.unwrap_or_default();
+    let mut parts = platform.split('/');
+    let (want_os, want_arch) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    if want_os == os && (want_arch == arch || want_arch.is_empty()) {
+        return Ok(None);
+    }
+    let native = format!("{os}/{arch}");
+    if !engine.host().starts_with("unix://") || !frontend::has_run(target)? {
+        return Ok(Some(native));
+    }
+    let qemu = match want_arch {
+        "amd64" => "x86_64",
+        "arm64" => "aarch64",
+        "386" => "i386",
+        "mips64le" => "mips64el",
+        other => other,
+    };
+    let handler = std::path::Path::new("/proc/sys/fs/binfmt_misc").join(format!("qemu-{qemu}"));
+    if want_os == os && handler.exists() {
+        return Ok(Some(native));
+    }
+    Err(Error::NoEmulator {
+        image: image.to_owned(),
+        platform: platform.to_owned(),
+        native,
+        missing: if want_os == os {
+            format!("no binfmt_misc handler {}", handler.display())
+        } else {
+            format!("an engine for {want_os}")
+        },
+    })
 }
 
 /// What only BuildKit can do, refused before a classic build starts.

@@ -310,3 +310,20 @@ fn an_engine_without_buildkit_falls_back_to_classic_in_one_line() {
         .code(2)
         .stderr_has("`build.secrets` needs BuildKit");
 }
+
+#[test]
+fn a_foreign_platform_without_an_emulator_names_what_is_missing() {
+    let handler = std::path::Path::new("/proc/sys/fs/binfmt_misc/qemu-riscv64");
+    assert!(
+        !handler.exists(),
+        "this test needs an engine host without a riscv64 emulator ({} exists)",
+        handler.display()
+    );
+    let b = BuildWs::empty("emu");
+    b.tool("tool-rv", "FROM busybox\nRUN true\n");
+    b.kz(&["build", "tool-rv", "--platform", "linux/riscv64"])
+        .code(3)
+        .stderr_has("has no emulator for linux/riscv64")
+        .stderr_has("qemu-riscv64")
+        .stderr_has("qemu-user-static");
+}
