@@ -108,12 +108,8 @@ impl Spec {
                             spec.extra.network = Some(n);
                         }
                         "extra_hosts" => {
-                            for (h, ip) in pairs(v, settings, key, false)?.into_iter() {
-                                spec.extra.extra_hosts.push(format!("{h}:{ip}"));
-                            }
                             if let Value::Seq(items) = &v.value {
-                                // The list form is `host:ip` (or `host=ip`): `pairs` split at `=`.
-                                spec.extra.extra_hosts.clear();
+                                // The list form is `host:ip` (or `host=ip`).
                                 for item in items {
                                     let t = text(item, key)?;
                                     let t = match t.split_once('=') {
@@ -121,6 +117,10 @@ impl Spec {
                                         None => t,
                                     };
                                     spec.extra.extra_hosts.push(t);
+                                }
+                            } else {
+                                for (h, ip) in pairs(v, settings, key, false)? {
+                                    spec.extra.extra_hosts.push(format!("{h}:{ip}"));
                                 }
                             }
                         }
@@ -533,7 +533,8 @@ mod tests {
         let s = parse(
             "context: api\ndockerfile: docker/Dockerfile.prod\ntarget: runtime\n\
              args: {A: 1, B: true, C: x, V: \"${PY}\", D: \"${NOPE:-dflt}\"}\n\
-             labels: [a=1]\nnetwork: host\nextra_hosts: [\"db:10.0.0.2\"]\nshm_size: 2gb\n\
+             labels: [a=1]\nnetwork: host\nextra_hosts: [\"db:10.0.0.2\", \"c=10.0.0.3\"]\n\
+             shm_size: 2gb\n\
              tags: [x/y:2]\ncache_from: [x/y:1]\nplatforms: [linux/amd64]\n",
         )
         .map_err(|e| e.1)
@@ -547,7 +548,7 @@ mod tests {
         assert_eq!(args, ["A=1", "B=true", "C=x", "D=dflt", "V=3.12"]);
         assert_eq!(s.extra.labels.get("a").map(String::as_str), Some("1"));
         assert_eq!(s.extra.network.as_deref(), Some("host"));
-        assert_eq!(s.extra.extra_hosts, ["db:10.0.0.2"]);
+        assert_eq!(s.extra.extra_hosts, ["db:10.0.0.2", "c:10.0.0.3"]);
         assert_eq!(s.extra.shm_size, Some(2 << 30));
         assert_eq!(s.extra.tags, ["x/y:2"]);
         assert_eq!(s.extra.cache_from, ["x/y:1"]);
