@@ -129,6 +129,16 @@ pub enum Error {
         "the engine cannot build {image} for {platform}: the image it made is for another platform"
     )]
     PlatformUnsupported { image: String, platform: String },
+    #[error(
+        "the engine cannot build {image} for {platform}: it runs {native} and has no emulator \
+         for {platform} ({missing})"
+    )]
+    NoEmulator {
+        image: String,
+        platform: String,
+        native: String,
+        missing: String,
+    },
     #[error("the Docker engine failed to {doing}")]
     Engine {
         doing: String,
@@ -258,6 +268,12 @@ impl Error {
             Error::Kamiwaza(e) => e.hint(),
             Error::Libs(e) => e.hint(),
             Error::BadArgument { hint, .. } => Some(hint.clone()),
+            Error::NoEmulator { .. } => Some(
+                "install the emulators on the engine's host (Debian: qemu-user-static with \
+                 binfmt-support, or `docker run --privileged tonistiigi/binfmt --install all`), \
+                 or leave the platform out"
+                    .to_owned(),
+            ),
             Error::PlatformUnsupported { .. } => Some(
                 "RUN steps for another architecture need emulation (qemu/binfmt) on the engine \
                  host, and FROM images must exist for that platform; or leave it out of --platforms"
@@ -287,6 +303,7 @@ impl Error {
             | Error::Registry { .. }
             | Error::Credentials { .. }
             | Error::PlatformUnsupported { .. }
+            | Error::NoEmulator { .. }
             | Error::S3 { .. }
             | Error::Published { .. }
             | Error::LockHeld { .. }

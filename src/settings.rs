@@ -16,6 +16,9 @@
 //!       extension: apps/my-app  # type/name or folder name
 //!       path: docker-compose.appgarden.yml   # optional: a file inside the extension
 //!       reason: the socket is mounted read-only for the health probe
+//! build:
+//!   builder: buildkit          # or classic (kz build --builder wins)
+//!   network: default           # default, none or host (kz build --network wins)
 //! ```
 
 use crate::error::{Error, Result};
@@ -44,6 +47,10 @@ pub struct Settings {
     pub file: Option<PathBuf>,
     /// `validate.accept`: findings accepted on purpose.
     pub accept: Vec<Acceptance>,
+    /// `build.builder`: `buildkit` (default) or `classic`.
+    pub build_builder: Option<crate::build::Builder>,
+    /// `build.network`: `default`, `none` or `host`.
+    pub build_network: Option<String>,
 }
 
 /// One `validate.accept` entry of kz.yaml: findings of `rule` in `extension` (in `path`, a file
@@ -75,6 +82,8 @@ impl Default for Settings {
             vars: BTreeMap::new(),
             file: None,
             accept: Vec::new(),
+            build_builder: None,
+            build_network: None,
         }
     }
 }
@@ -187,6 +196,31 @@ impl Settings {
                                     k,
                                     format!("unknown key `validate.{}`", key_text(k)),
                                 ))
+                            }
+                        }
+                    }
+                }
+                Some("build") => {
+                    for (k, v) in value
+                        .as_map()
+                        .ok_or_else(|| err(value, "`build` must be a mapping".into()))?
+                    {
+                        let text = string(v).ok_or_else(|| err(v, "expected a string".into()))?;
+                        match k.as_str() {
+                            Some("builder") => {
+                                self.build_builder = Some(text.parse().map_err(|m| err(v, m))?)
+                            }
+                            Some("network") => {
+                                if !matches!(text, "default" | "none" | "host") {
+                                    return Err(err(
+                                        v,
+                                        format!("`build.network: {text}`: expected default, none or host"),
+                                    ));
+                                }
+                                self.build_network = Some(text.to_owned());
+                            }
+                            _ => {
+                                return Err(err(k, format!("unknown key `build.{}`", key_text(k))))
                             }
                         }
                     }

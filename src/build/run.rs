@@ -92,25 +92,11 @@ pub(super) async fn build(
         forcerm: true,
         buildargs: Some(to_hash_map(&target.args)),
         labels: Some(to_hash_map(&labels)),
-        platform: opts.platform.clone().unwrap_or_default(),
+        platform: target.platform(opts).unwrap_or_default().to_owned(),
         target: target.target.clone().unwrap_or_default(),
         ..BuildImageOptions::default()
     };
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, io::Error>>(CHANNEL_CHUNKS);
-    let writer = tokio::task::spawn_blocking(move || {
-        let sink = BufWriter::with_capacity(CHUNK, ChannelWriter { tx: tx.clone() });
-        let result = ctx
-            .write_tar(sink)
-            .and_then(|mut w| w.flush().map_err(|e| Error::read(EXTRA, e)));
-        if let Err(e) = &result {
-            // Make the request fail rather than send a cut tar that looks whole.
-            let _ = tx.blocking_send(Err(io::Error::other(e.to_string())));
-        }
-        result.map(|_| ())
-    });
-    let body = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    });
+    let (body, writer) = tar_stream(ctx);
     let mut stream =
         engine
             .docker()
@@ -161,6 +147,32 @@ pub(super) async fn build(
 }
 
 const EXTRA: &str = "build context";
+
+/// The context tar as a stream of chunks, written on a blocking thread through a bounded
+/// channel; the handle says whether the whole tar was written.
+pub(super) fn tar_stream(
+    ctx: Context,
+) -> (
+    impl futures_util::Stream<Item = Result<Bytes, io::Error>> + Send + 'static,
+    tokio::task::JoinHandle<Result<(), Error>>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, io::Error>>(CHANNEL_CHUNKS);
+    let writer = tokio::task::spawn_blocking(move || {
+        let sink = BufWriter::with_capacity(CHUNK, ChannelWriter { tx: tx.clone() });
+        let result = ctx
+            .write_tar(sink)
+            .and_then(|mut w| w.flush().map_err(|e| Error::read(EXTRA, e)));
+        if let Err(e) = &result {
+            // Make the request fail rather than send a cut tar that looks whole.
+            let _ = tx.blocking_send(Err(io::Error::other(e.to_string())));
+        }
+        result.map(|_| ())
+    });
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    (body, writer)
+}
 
 fn to_hash_map(map: &BTreeMap<String, String>) -> HashMap<String, String> {
     map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()

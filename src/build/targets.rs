@@ -5,6 +5,7 @@
 //! extension without docker-compose.yml but with a root Dockerfile (a tool) is one image: its
 //! kamiwaza.json `image`, else `<namespace>/<folder>` with the version tag.
 
+use super::spec::{Spec, SpecDockerfile};
 use super::{BuildTarget, Dockerfile, Origin};
 use crate::compose::DEV_FILE;
 use crate::error::{Error, Result};
@@ -67,6 +68,7 @@ pub fn targets(
         args: BTreeMap::new(),
         target: None,
         origin,
+        extra: super::BuildExtra::default(),
     }])
 }
 
@@ -111,7 +113,10 @@ fn compose_targets(
                     .to_owned(),
             )
         })?;
-        let spec = Spec::parse(build, settings).map_err(&at)?;
+        let secrets_top = doc.get("secrets");
+        let base = dev.parent().unwrap_or(Path::new("."));
+        let spec = Spec::parse(build, settings, secrets_top, base)
+            .map_err(|(l, m)| Error::invalid(dev, format!("line {l}: service `{service}`: {m}")))?;
         // Errors about the context or Dockerfile point at their own line when they have one.
         let key_line = |key: &str| build.get(key).map_or(line, |n| n.mark.line);
         let at_key = |key: &str, message: String| {
@@ -164,6 +169,7 @@ fn compose_targets(
             args: spec.args,
             target: spec.target,
             origin,
+            extra: spec.extra,
         });
     }
     Ok(out)
@@ -236,117 +242,6 @@ fn tags(
     Ok(tags)
 }
 
-enum SpecDockerfile {
-    Path(String),
-    Inline(String),
-}
-
-/// A compose `build:` value.
-struct Spec {
-    context: String,
-    dockerfile: SpecDockerfile,
-    args: BTreeMap<String, String>,
-    target: Option<String>,
-}
-
-impl Spec {
-    fn parse(node: &Node, settings: &Settings) -> std::result::Result<Spec, String> {
-        let mut spec = Spec {
-            context: ".".to_owned(),
-            dockerfile: SpecDockerfile::Path("Dockerfile".to_owned()),
-            args: BTreeMap::new(),
-            target: None,
-        };
-        match &node.value {
-            Value::Str(s) => spec.context = s.clone(),
-            Value::Map(_) => {
-                if let Some(c) = node.get("context") {
-                    spec.context = scalar(c).ok_or("`build.context` must be a string")?;
-                }
-                if let Some(d) = node.get("dockerfile") {
-                    let name = scalar(d).ok_or("`build.dockerfile` must be a string")?;
-                    spec.dockerfile = SpecDockerfile::Path(name);
-                }
-                if let Some(d) = node.get("dockerfile_inline") {
-                    let text = scalar(d).ok_or("`build.dockerfile_inline` must be a string")?;
-                    spec.dockerfile = SpecDockerfile::Inline(text);
-                }
-                if let Some(t) = node.get("target") {
-                    spec.target = Some(scalar(t).ok_or("`build.target` must be a string")?);
-                }
-                if let Some(args) = node.get("args") {
-                    spec.args = parse_args(args, settings)?;
-                }
-            }
-            _ => {
-                return Err(format!(
-                    "`build` must be a string or a mapping, not {}",
-                    node.kind()
-                ))
-            }
-        }
-        if spec.context.contains("://") || spec.context.starts_with("git@") {
-            return Err(format!(
-                "remote build context `{}` is not supported; kz builds from the repository",
-                spec.context
-            ));
-        }
-        Ok(spec)
-    }
-}
-
-/// `args` as a mapping (`KEY: value`, a null value taken from the environment) or a list
-/// (`KEY=value`, a bare `KEY` taken from the environment); an unset variable is left out, as
-/// compose does.
-fn parse_args(
-    node: &Node,
-    settings: &Settings,
-) -> std::result::Result<BTreeMap<String, String>, String> {
-    let mut out = BTreeMap::new();
-    let from_env = |key: &str, out: &mut BTreeMap<String, String>| {
-        if let Some(v) = settings.var(key) {
-            out.insert(key.to_owned(), v.to_owned());
-        }
-    };
-    match &node.value {
-        Value::Map(items) => {
-            for (k, v) in items {
-                let key = scalar(k).ok_or("`build.args` keys must be strings")?;
-                if v.is_null() {
-                    from_env(&key, &mut out);
-                } else {
-                    let value =
-                        scalar(v).ok_or_else(|| format!("`build.args.{key}` must be a scalar"))?;
-                    out.insert(key, value);
-                }
-            }
-        }
-        Value::Seq(items) => {
-            for item in items {
-                let text = scalar(item).ok_or("`build.args` items must be strings")?;
-                match text.split_once('=') {
-                    Some((k, v)) => {
-                        out.insert(k.to_owned(), v.to_owned());
-                    }
-                    None => from_env(&text, &mut out),
-                }
-            }
-        }
-        Value::Null => {}
-        _ => return Err("`build.args` must be a mapping or a list".to_owned()),
-    }
-    Ok(out)
-}
-
-/// A scalar as compose (Go) reads it: booleans are `true`/`false`.
-fn scalar(node: &Node) -> Option<String> {
-    match &node.value {
-        Value::Bool(b) => Some(b.to_string()),
-        Value::Null | Value::Seq(_) | Value::Map(_) => None,
-        _ => node.py_str(),
-    }
-}
-
 /// `path` lexically cleaned; an error saying why when it is not inside `root` (also after
 /// resolving symlinks, so a context folder linked to `/etc` is caught).
 fn inside(root: &Path, path: &Path) -> std::result::Result<PathBuf, &'static str> {
@@ -381,39 +276,6 @@ pub(crate) fn clean(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn build_values() {
-        let settings = Settings::default();
-        let load = |t: &str| {
-            yaml::load(t, &yaml::LoadLimits::default())
-                .expect("yaml")
-                .expect("doc")
-        };
-        let s = Spec::parse(&load("./backend"), &settings).expect("string form");
-        assert_eq!(s.context, "./backend");
-        let m = load(
-            "context: api\ndockerfile: docker/Dockerfile.prod\ntarget: runtime\n\
-             args: {A: 1, B: true, C: x}\n",
-        );
-        let s = Spec::parse(&m, &settings).expect("mapping form");
-        assert_eq!(s.context, "api");
-        assert!(
-            matches!(s.dockerfile, SpecDockerfile::Path(ref d) if d == "docker/Dockerfile.prod")
-        );
-        assert_eq!(s.target.as_deref(), Some("runtime"));
-        assert_eq!(
-            s.args
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>(),
-            ["A=1", "B=true", "C=x"]
-        );
-        let l = Spec::parse(&load("args: [X=1, NOT_SET_ANYWHERE_KZ]\n"), &settings).expect("list");
-        assert_eq!(l.args.len(), 1);
-        assert!(Spec::parse(&load("[a]"), &settings).is_err());
-        assert!(Spec::parse(&load("https://github.com/x/y.git"), &settings).is_err());
-    }
 
     #[test]
     fn tags_follow_the_stage() {

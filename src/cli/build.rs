@@ -44,6 +44,44 @@ pub(crate) struct Args {
     json: bool,
     #[command(flatten)]
     scope: super::scope::Scope,
+    /// The engine's builder: buildkit (default; classic when the engine lacks it) or classic.
+    #[arg(long, value_name = "BUILDER", value_parser = ["buildkit", "classic"])]
+    builder: Option<String>,
+    /// The network of RUN steps: default, none or host (kz.yaml `build.network`).
+    #[arg(long, value_name = "NETWORK", value_parser = ["default", "none", "host"])]
+    network: Option<String>,
+    /// How steps are shown: auto (bars on a terminal, else plain), plain (a line per step with
+    /// its time or CACHED) or json (one event per line on stderr).
+    #[arg(long, value_name = "MODE", default_value = "auto", value_parser = ["auto", "plain", "json"])]
+    progress: String,
+}
+
+/// The options every build of this command shares; `settings` brings kz.yaml's `build:`.
+fn options(
+    args: &Args,
+    ctx: &Context,
+    settings: Option<&crate::settings::Settings>,
+) -> BuildOptions {
+    let builder = args
+        .builder
+        .as_deref()
+        .and_then(|b| b.parse().ok())
+        .or(settings.and_then(|s| s.build_builder))
+        .unwrap_or_default();
+    BuildOptions {
+        force: args.force || args.no_cache,
+        no_cache: args.no_cache,
+        platform: args.platform.clone(),
+        builder,
+        network: args
+            .network
+            .clone()
+            .or_else(|| settings.and_then(|s| s.build_network.clone())),
+        credentials: Some(build::RegistryCredentials(
+            crate::oci::auth::CredentialStore::from_env(&ctx.env),
+        )),
+        ..BuildOptions::default()
+    }
 }
 
 /// How one target ended.
@@ -67,7 +105,7 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
         ws.select(&args.names)?
     };
     let chosen = args.scope.apply(ctx, &ws, &settings, chosen)?;
-    let opts = options(args);
+    let opts = options(args, ctx, Some(&settings));
     let mut targets = Vec::new();
     let mut planning_failed = Vec::new();
     for ext in &chosen {
@@ -86,7 +124,7 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
                 .map_or_else(|_| dir.display().to_string(), |p| p.display().to_string());
             match super::synapse_apps::plan(&dir, &display, ctx) {
                 Ok(app) => {
-                    let opts = synapse_options(args, &app);
+                    let opts = synapse_options(args, ctx, &app);
                     targets.push((app.target, opts));
                 }
                 Err(e) => planning_failed.push(e),
@@ -123,25 +161,19 @@ fn build_synapse(
     display: &str,
 ) -> Result<ExitStatus, Error> {
     let app = super::synapse_apps::plan(dir, display, ctx)?;
-    let opts = synapse_options(args, &app);
+    let opts = synapse_options(args, ctx, &app);
     execute(args, ctx, vec![(app.target, opts)], 0)
 }
 
 /// The build options of a Synapse app: the manifest label on top of the flags.
-fn synapse_options(args: &Args, app: &crate::synapse::build::AppBuild) -> BuildOptions {
+fn synapse_options(
+    args: &Args,
+    ctx: &Context,
+    app: &crate::synapse::build::AppBuild,
+) -> BuildOptions {
     BuildOptions {
         labels: app.labels(),
-        ..options(args)
-    }
-}
-
-/// The build options the flags ask for.
-fn options(args: &Args) -> BuildOptions {
-    BuildOptions {
-        force: args.force || args.no_cache,
-        no_cache: args.no_cache,
-        platform: args.platform.clone(),
-        ..BuildOptions::default()
+        ..options(args, ctx, None)
     }
 }
 
@@ -156,10 +188,15 @@ fn execute(
         usize::from,
     );
     let runtime = super::runtime()?;
-    let bars = !ctx.out.is_quiet() && !args.json && std::io::stderr().is_terminal();
+    let mode = match args.progress.as_str() {
+        "json" => Mode::Json,
+        "plain" => Mode::Plain,
+        _ if !ctx.out.is_quiet() && !args.json && std::io::stderr().is_terminal() => Mode::Bars,
+        _ => Mode::Plain,
+    };
     let rows = runtime.block_on(async {
         let engine = Engine::connect(&EngineConfig::from_env(&ctx.env)).await?;
-        Ok::<_, Error>(build_all(&engine, targets, jobs, bars, ctx).await)
+        Ok::<_, Error>(build_all(&engine, targets, jobs, mode, ctx).await)
     })?;
     report(&rows, planning_failed, args.json, ctx)
 }
@@ -168,9 +205,12 @@ async fn build_all(
     engine: &Engine,
     targets: Vec<(BuildTarget, BuildOptions)>,
     jobs: usize,
-    bars: bool,
+    mode: Mode,
     ctx: &Context,
 ) -> Vec<Row> {
+    let bars = mode == Mode::Bars;
+    let fell_back = std::sync::atomic::AtomicBool::new(false);
+    let fell_back = &fell_back;
     let multi = MultiProgress::new();
     let width = targets
         .iter()
@@ -192,31 +232,26 @@ async fn build_all(
         async move {
             let start = Instant::now();
             let image = target.image().to_owned();
-            let on_event = |event: BuildEvent| match (&bar, event) {
-                (Some(bar), BuildEvent::Hashed { .. }) => bar.set_message("checking"),
-                (Some(bar), BuildEvent::Building) => bar.set_message("sending context"),
-                (None, BuildEvent::Building) => ctx.out.status(&format!(" Building {image}")),
-                (
-                    Some(bar),
-                    BuildEvent::Step {
-                        number,
-                        total,
-                        text,
-                    },
-                ) => {
-                    bar.set_message(format!("{number}/{total} {text}"));
+            let on_event = |event: BuildEvent| {
+                if let BuildEvent::BuilderFallback(why) = &event {
+                    if !fell_back.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                        let line = format!(
+                            "the engine does not offer BuildKit ({why}); building with the \
+                             classic builder"
+                        );
+                        match &bar {
+                            Some(bar) => bar.suspend(|| ctx.out.note(&line)),
+                            None => ctx.out.note(&line),
+                        }
+                    }
                 }
-                (
-                    None,
-                    BuildEvent::Step {
-                        number,
-                        total,
-                        text,
-                    },
-                ) => ctx
-                    .out
-                    .status(&ctx.out.dim(&format!("{image}: {number}/{total} {text}"))),
-                _ => {}
+                if mode == Mode::Json {
+                    if let Some(v) = event_json(&image, &event) {
+                        ctx.out.status(&v.to_string());
+                    }
+                    return;
+                }
+                show(ctx, &bar, &image, event);
             };
             let result = build::build_target(engine, &target, &opts, on_event).await;
             let elapsed = start.elapsed();
@@ -320,6 +355,91 @@ fn json_row(row: &Row) -> serde_json::Value {
         "image_id": id,
         "seconds": (row.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
         "error": error,
+    })
+}
+
+/// How progress is shown.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Bars,
+    Plain,
+    Json,
+}
+
+/// One event on a bar, or as a plain line (buildx's: the step, then its time or CACHED).
+fn show(ctx: &Context, bar: &Option<ProgressBar>, image: &str, event: BuildEvent) {
+    match (bar, event) {
+        (Some(bar), BuildEvent::Hashed { .. }) => bar.set_message("checking"),
+        (Some(bar), BuildEvent::Building) => bar.set_message("sending context"),
+        (None, BuildEvent::Building) => ctx.out.status(&format!(" Building {image}")),
+        (
+            Some(bar),
+            BuildEvent::Step {
+                number,
+                total,
+                text,
+            },
+        ) => {
+            bar.set_message(format!("{number}/{total} {text}"));
+        }
+        (
+            None,
+            BuildEvent::Step {
+                number,
+                total,
+                text,
+            },
+        ) => ctx
+            .out
+            .status(&ctx.out.dim(&format!("{image}: {number}/{total} {text}"))),
+        (Some(bar), BuildEvent::StepStarted { name }) => bar.set_message(name),
+        (None, BuildEvent::StepDone(step)) => ctx.out.status(&step_line(image, &step)),
+        _ => {}
+    }
+}
+
+/// `image: [2/3] RUN make  1.2s` (or `CACHED`, or `ERROR`).
+fn step_line(image: &str, step: &build::Step) -> String {
+    let verdict = if step.error.is_some() {
+        "ERROR".to_owned()
+    } else if step.cached {
+        "CACHED".to_owned()
+    } else {
+        match (step.started_ms, step.completed_ms) {
+            (Some(a), Some(b)) => format!("{:.1}s", (b - a).max(0) as f64 / 1000.0),
+            _ => "done".to_owned(),
+        }
+    };
+    format!("{image}: {}  {verdict}", step.name)
+}
+
+/// `--progress json`: one object per event.
+fn event_json(image: &str, event: &BuildEvent) -> Option<serde_json::Value> {
+    use serde_json::json;
+    Some(match event {
+        BuildEvent::Hashed { hash, files, bytes } => {
+            json!({"image": image, "event": "hashed", "hash": hash, "files": files, "bytes": bytes})
+        }
+        BuildEvent::Building => json!({"image": image, "event": "building"}),
+        BuildEvent::Step {
+            number,
+            total,
+            text,
+        } => {
+            json!({"image": image, "event": "step", "number": number, "total": total, "name": text})
+        }
+        BuildEvent::StepStarted { name } => {
+            json!({"image": image, "event": "step-started", "name": name})
+        }
+        BuildEvent::StepDone(s) => json!({
+            "image": image, "event": "step-done", "name": s.name, "cached": s.cached,
+            "started_ms": s.started_ms, "completed_ms": s.completed_ms, "error": s.error,
+        }),
+        BuildEvent::Output(line) => json!({"image": image, "event": "output", "line": line}),
+        BuildEvent::Tagged(tag) => json!({"image": image, "event": "tagged", "tag": tag}),
+        BuildEvent::BuilderFallback(why) => {
+            json!({"image": image, "event": "builder-fallback", "reason": why})
+        }
     })
 }
 

@@ -44,6 +44,9 @@ impl EngineConfig {
 #[derive(Clone, Debug)]
 pub struct Engine {
     docker: Docker,
+    host: String,
+    /// Whether the engine offers BuildKit (`Err(why)` when not), probed once.
+    buildkit: std::sync::Arc<tokio::sync::OnceCell<Result<(), String>>>,
 }
 
 impl Engine {
@@ -78,7 +81,31 @@ impl Engine {
             }
         }
         let docker = docker.negotiate_version().await.map_err(unreachable)?;
-        Ok(Engine { docker })
+        Ok(Engine {
+            docker,
+            host: config.host.clone(),
+            buildkit: std::sync::Arc::default(),
+        })
+    }
+
+    /// `unix:///path`, `tcp://host:port` or `http://host:port`: where the engine answers (the
+    /// BuildKit session speaks to it directly, as bollard keeps its upgrades to itself).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// `v1.41`: the negotiated API version, as a path prefix.
+    pub fn api_prefix(&self) -> String {
+        let v = self.docker.client_version();
+        format!("/v{}.{}", v.major_version, v.minor_version)
+    }
+
+    /// `Ok(())` when the engine offers BuildKit through its API (`/session` and `/grpc` answer),
+    /// else why not; probed once per connection.
+    pub async fn buildkit(&self) -> &Result<(), String> {
+        self.buildkit
+            .get_or_init(|| crate::build::probe_buildkit(self))
+            .await
     }
 
     /// The bollard client, for the modules that drive the engine (build, test, run, export).

@@ -89,6 +89,7 @@ pub fn plan(dir: &Path, display: &str, target: &Target) -> Result<AppBuild, Erro
             file: path.clone(),
             line: 1,
         },
+        extra: crate::build::BuildExtra::default(),
     };
     let findings = Report {
         findings: report

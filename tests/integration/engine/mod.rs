@@ -3,6 +3,7 @@
 //! engine or an artefact is missing.
 
 pub(crate) mod build;
+mod buildkit;
 mod changed_ci;
 mod ci_pipeline;
 mod completions;
