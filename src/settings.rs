@@ -10,6 +10,8 @@
 //!   dev:   { tag_suffix: "-dev" }
 //!   stage: { tag_suffix: "-stage" }
 //!   prod:  { tag_suffix: "" }
+//! build:
+//!   network: default           # what RUN steps reach: default, none or host
 //! ```
 
 use crate::error::{Error, Result};
@@ -32,6 +34,8 @@ pub struct Settings {
     /// Tag template; `{version}` is replaced by the extension version.
     pub tag_template: String,
     pub stages: Vec<Stage>,
+    /// `build.network`: the network image builds get.
+    pub build_network: crate::build::BuildNetwork,
     /// Variables from `.env`, overridden by the environment the CLI passed in.
     pub vars: BTreeMap<String, String>,
     /// The kz.yaml these came from, if any.
@@ -52,6 +56,7 @@ impl Default for Settings {
                 stage("stage", "-stage"),
                 stage("prod", ""),
             ],
+            build_network: crate::build::BuildNetwork::Default,
             vars: BTreeMap::new(),
             file: None,
         }
@@ -152,6 +157,26 @@ impl Settings {
                         }
                     }
                 }
+                Some("build") => {
+                    for (k, v) in value
+                        .as_map()
+                        .ok_or_else(|| err(value, "`build` must be a mapping".into()))?
+                    {
+                        match k.as_str() {
+                            Some("network") => {
+                                let names = crate::build::BuildNetwork::NAMES.join(", ");
+                                self.build_network = string(v)
+                                    .and_then(crate::build::BuildNetwork::parse)
+                                    .ok_or_else(|| {
+                                        err(v, format!("`build.network` must be one of {names}"))
+                                    })?;
+                            }
+                            _ => {
+                                return Err(err(k, format!("unknown key `build.{}`", key_text(k))))
+                            }
+                        }
+                    }
+                }
                 _ => return Err(err(key, format!("unknown key `{}`", key_text(key)))),
             }
         }
@@ -217,6 +242,31 @@ mod tests {
         assert_eq!(s.stage("prod").expect("prod").tag_suffix, "");
         assert_eq!(s.var("AWS_PROFILE_DEV"), Some("dev-profile"));
         assert_eq!(s.var("X"), Some("2"));
+        assert_eq!(s.build_network, crate::build::BuildNetwork::Default);
+    }
+
+    #[test]
+    fn build_network_is_read_and_checked() {
+        let t = tempfile::tempdir().expect("tmp");
+        let file = t.path().join("kz.yaml");
+        std::fs::write(&file, "build:\n  network: host\n").expect("write");
+        let s = Settings::load(t.path(), &BTreeMap::new()).expect("load");
+        assert_eq!(s.build_network, crate::build::BuildNetwork::Host);
+        for bad in ["build:\n  network: bridge\n", "build:\n  network: [host]\n"] {
+            std::fs::write(&file, bad).expect("write");
+            let e = Settings::load(t.path(), &BTreeMap::new())
+                .expect_err(bad)
+                .to_string();
+            assert!(
+                e.contains("kz.yaml") && e.contains("line 2") && e.contains("default, none, host"),
+                "{e}"
+            );
+        }
+        std::fs::write(&file, "build:\n  netwrk: host\n").expect("write");
+        let e = Settings::load(t.path(), &BTreeMap::new())
+            .expect_err("unknown")
+            .to_string();
+        assert!(e.contains("unknown key `build.netwrk`"), "{e}");
     }
 
     #[test]

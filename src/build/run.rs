@@ -94,6 +94,7 @@ pub(super) async fn build(
         labels: Some(to_hash_map(&labels)),
         platform: opts.platform.clone().unwrap_or_default(),
         target: target.target.clone().unwrap_or_default(),
+        networkmode: Some(opts.network.as_str().to_owned()),
         ..BuildImageOptions::default()
     };
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, io::Error>>(CHANNEL_CHUNKS);

@@ -1,12 +1,12 @@
 //! `kz build [NAME...] [--all] [--stage S] [--no-cache] [--force] [--jobs N] [--platform P]
-//! [--json]`: build the images of extensions on the Docker engine, in parallel, skipping those
+//! [--network default|none|host] [--json]`: build the images of extensions on the Docker engine, in parallel, skipping those
 //! whose content hash matches the local image. One line per image while it runs (indicatif on a
 //! terminal, plain status lines otherwise), the failing step's log for each failure, then one
 //! ordered summary on stdout; exit 1 if any image failed.
 
 use super::output::count;
 use super::Context;
-use crate::build::{self, BuildEvent, BuildOptions, BuildOutcome, BuildTarget};
+use crate::build::{self, BuildEvent, BuildNetwork, BuildOptions, BuildOutcome, BuildTarget};
 use crate::docker::{Engine, EngineConfig};
 use crate::error::Error;
 use crate::exit::ExitStatus;
@@ -37,6 +37,11 @@ pub(crate) struct Args {
     /// Target platform, e.g. linux/amd64.
     #[arg(long, value_name = "PLATFORM")]
     platform: Option<String>,
+    /// The network RUN steps get: default (the engine's bridge), none, or host (reaches what
+    /// this machine reaches, e.g. PyPI and npm). Default: $KZ_BUILD_NETWORK, else kz.yaml
+    /// `build.network`, else default.
+    #[arg(long, value_enum, value_name = "NETWORK")]
+    network: Option<BuildNetwork>,
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -92,6 +97,7 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
         force: args.force || args.no_cache,
         no_cache: args.no_cache,
         platform: args.platform.clone(),
+        network: network(args.network, ctx, Some(&settings))?,
         ..BuildOptions::default()
     };
     execute(args, ctx, targets, &opts, planning_failed.len())
@@ -124,10 +130,43 @@ fn build_synapse(
         no_cache: args.no_cache,
         platform: args.platform.clone(),
         labels: app.labels(),
+        network: network(args.network, ctx, synapse_settings(ctx)?.as_ref())?,
         ..BuildOptions::default()
     };
     execute(args, ctx, vec![app.target], &opts, 0)
 }
+
+/// The build network: `--network`, else `KZ_BUILD_NETWORK`, else kz.yaml `build.network`
+/// (when there is a workspace), else the engine's default.
+pub(crate) fn network(
+    flag: Option<BuildNetwork>,
+    ctx: &Context,
+    settings: Option<&crate::settings::Settings>,
+) -> Result<BuildNetwork, Error> {
+    if let Some(n) = flag {
+        return Ok(n);
+    }
+    if let Some(text) = ctx.env.get(NETWORK_VAR).filter(|t| !t.is_empty()) {
+        return BuildNetwork::parse(text).ok_or_else(|| Error::Usage {
+            message: format!(
+                "{NETWORK_VAR}={text} is not a build network (one of {})",
+                BuildNetwork::NAMES.join(", ")
+            ),
+        });
+    }
+    Ok(settings.map_or(BuildNetwork::Default, |s| s.build_network))
+}
+
+/// The settings of the workspace a Synapse app sits in; none when it is on its own.
+fn synapse_settings(ctx: &Context) -> Result<Option<crate::settings::Settings>, Error> {
+    match crate::workspace::Workspace::discover(&ctx.cwd) {
+        Ok(ws) => crate::settings::Settings::load(&ws.root, &ctx.env).map(Some),
+        Err(_) => Ok(None),
+    }
+}
+
+/// The environment variable a test setup (or CI) sets to give every build a network.
+pub(crate) const NETWORK_VAR: &str = "KZ_BUILD_NETWORK";
 
 fn execute(
     args: &Args,

@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod build;
+mod build_network;
 mod catalog;
 mod ci_pipeline;
 mod clean;
@@ -16,8 +17,10 @@ mod package;
 mod package_images;
 mod package_libs;
 mod publish;
+mod quickstart;
 mod registry;
 mod regserver;
+mod scaffolds;
 mod schema;
 mod serve;
 mod synapse;
