@@ -14,7 +14,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-CI_DIR=${KZ_CI_DIR:-${CARGO_TARGET_DIR:-$ROOT/target}/kz-ci}
+# Where the artefacts go: KZ_CI_DIR, else $CARGO_TARGET_DIR/kz-ci, else target/kz-ci (the tests'
+# harness::ci_dir() follows the same rule).
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+case $TARGET in /*) ;; *) TARGET=$ROOT/$TARGET ;; esac
+CI_DIR=${KZ_CI_DIR:-$TARGET/kz-ci}
 mkdir -p "$CI_DIR"
 say() { echo "engine-setup: $*" >&2; }
 
