@@ -92,12 +92,13 @@ pub struct BuildOptions {
 /// `kz build --network`. Sent to the engine as the build's network mode.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum BuildNetwork {
-    /// The engine's default (the bridge network).
+    // (Plain comments: doc comments here would switch `kz build --help` to its long form.)
+    // The engine's default (the bridge network).
     #[default]
     Default,
-    /// No network at all.
+    // No network at all.
     None,
-    /// The host's network (reaches what the host reaches, e.g. PyPI and npm).
+    // The host's network (reaches what the host reaches, e.g. PyPI and npm).
     Host,
 }
 

@@ -92,7 +92,9 @@ fn list_json_has_exactly_its_fields() {
         assert!(e.version.is_some(), "{e:?}");
         assert!(!e.services.is_empty(), "{e:?}");
         assert!(
-            e.images.iter().all(|i| i.starts_with("kamiwazaai/") && i.ends_with(":0.1.0")),
+            e.images
+                .iter()
+                .all(|i| i.starts_with("kamiwazaai/") && i.ends_with(":0.1.0")),
             "{e:?}"
         );
         assert_eq!(

@@ -5,12 +5,13 @@
 //! stopped (tests/integration/synapse_engine.rs::build_run_stop). Builds get the host network
 //! (`KZ_BUILD_NETWORK=host`) so their `pip install` / `pnpm install` reach PyPI and npm.
 //!
-//! Each test prints `scaffold <kind>/<name>: build N s ...`; `cargo test --test integration
-//! scaffolds -- --nocapture` shows the per-template times (README, "Scaffold lane").
+//! Each test prints `scaffold <kind>/<name>: build N s ...`; `cargo test --features engine-tests
+//! --test integration engine::scaffolds -- --nocapture` shows the per-template times (README,
+//! "The scaffold lane").
 
 use crate::engine::build::Engine;
-use crate::harness::{Run, Ws, KZ};
 use crate::engine::synapse_engine::build_run_stop;
+use crate::harness::{Run, Ws, KZ};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
