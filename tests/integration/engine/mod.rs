@@ -4,6 +4,7 @@
 
 pub(crate) mod build;
 mod build_network;
+mod changed_ci;
 mod ci_pipeline;
 mod exttest;
 mod oci;
@@ -14,4 +15,5 @@ mod quickstart;
 pub(crate) mod regserver;
 mod scaffolds;
 pub(crate) mod synapse_engine;
-mod synapse_registry;
+mod synapse_flow;
+pub(crate) mod synapse_registry;
