@@ -49,8 +49,9 @@ pub struct Settings {
     pub accept: Vec<Acceptance>,
     /// `build.builder`: `buildkit` (default) or `classic`.
     pub build_builder: Option<crate::build::Builder>,
-    /// `build.network`: `default`, `none` or `host`.
-    pub build_network: Option<String>,
+    /// `build.network`: the network image builds get (`kz build --network` and
+    /// `KZ_BUILD_NETWORK` win over it).
+    pub build_network: Option<crate::build::BuildNetwork>,
 }
 
 /// One `validate.accept` entry of kz.yaml: findings of `rule` in `extension` (in `path`, a file
@@ -205,19 +206,24 @@ impl Settings {
                         .as_map()
                         .ok_or_else(|| err(value, "`build` must be a mapping".into()))?
                     {
-                        let text = string(v).ok_or_else(|| err(v, "expected a string".into()))?;
                         match k.as_str() {
                             Some("builder") => {
+                                let text =
+                                    string(v).ok_or_else(|| err(v, "expected a string".into()))?;
                                 self.build_builder = Some(text.parse().map_err(|m| err(v, m))?)
                             }
                             Some("network") => {
-                                if !matches!(text, "default" | "none" | "host") {
-                                    return Err(err(
-                                        v,
-                                        format!("`build.network: {text}`: expected default, none or host"),
-                                    ));
-                                }
-                                self.build_network = Some(text.to_owned());
+                                let names = crate::build::BuildNetwork::NAMES.join(", ");
+                                self.build_network = Some(
+                                    string(v)
+                                        .and_then(crate::build::BuildNetwork::parse)
+                                        .ok_or_else(|| {
+                                            err(
+                                                v,
+                                                format!("`build.network` must be one of {names}"),
+                                            )
+                                        })?,
+                                );
                             }
                             _ => {
                                 return Err(err(k, format!("unknown key `build.{}`", key_text(k))))
@@ -340,6 +346,31 @@ mod tests {
         assert_eq!(s.stage("prod").expect("prod").tag_suffix, "");
         assert_eq!(s.var("AWS_PROFILE_DEV"), Some("dev-profile"));
         assert_eq!(s.var("X"), Some("2"));
+        assert_eq!(s.build_network, None);
+    }
+
+    #[test]
+    fn build_network_is_read_and_checked() {
+        let t = tempfile::tempdir().expect("tmp");
+        let file = t.path().join("kz.yaml");
+        std::fs::write(&file, "build:\n  network: host\n").expect("write");
+        let s = Settings::load(t.path(), &BTreeMap::new()).expect("load");
+        assert_eq!(s.build_network, Some(crate::build::BuildNetwork::Host));
+        for bad in ["build:\n  network: bridge\n", "build:\n  network: [host]\n"] {
+            std::fs::write(&file, bad).expect("write");
+            let e = Settings::load(t.path(), &BTreeMap::new())
+                .expect_err(bad)
+                .to_string();
+            assert!(
+                e.contains("kz.yaml") && e.contains("line 2") && e.contains("default, none, host"),
+                "{e}"
+            );
+        }
+        std::fs::write(&file, "build:\n  netwrk: host\n").expect("write");
+        let e = Settings::load(t.path(), &BTreeMap::new())
+            .expect_err("unknown")
+            .to_string();
+        assert!(e.contains("unknown key `build.netwrk`"), "{e}");
     }
 
     #[test]

@@ -198,6 +198,41 @@ pub struct BuildOptions {
     pub credentials: Option<RegistryCredentials>,
 }
 
+/// The network a build's `RUN` steps get: kz.yaml `build.network`, `KZ_BUILD_NETWORK` or
+/// `kz build --network`. Sent to the engine as the build's network mode.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum BuildNetwork {
+    // (Plain comments: doc comments here would switch `kz build --help` to its long form.)
+    // The engine's default (the bridge network).
+    #[default]
+    Default,
+    // No network at all.
+    None,
+    // The host's network (reaches what the host reaches, e.g. PyPI and npm).
+    Host,
+}
+
+impl BuildNetwork {
+    pub const NAMES: [&'static str; 3] = ["default", "none", "host"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BuildNetwork::Default => "default",
+            BuildNetwork::None => "none",
+            BuildNetwork::Host => "host",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<BuildNetwork> {
+        match text {
+            "default" => Some(BuildNetwork::Default),
+            "none" => Some(BuildNetwork::None),
+            "host" => Some(BuildNetwork::Host),
+            _ => None,
+        }
+    }
+}
+
 /// What [`build_target`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BuildOutcome {

@@ -94,6 +94,10 @@ pub(super) async fn build(
         labels: Some(to_hash_map(&labels)),
         platform: target.platform(opts).unwrap_or_default().to_owned(),
         target: target.target.clone().unwrap_or_default(),
+        networkmode: opts
+            .network
+            .clone()
+            .or_else(|| target.extra.network.clone()),
         ..BuildImageOptions::default()
     };
     let (body, writer) = tar_stream(ctx);

@@ -1,12 +1,12 @@
 //! `kz build [NAME...] [--all] [--stage S] [--no-cache] [--force] [--jobs N] [--platform P]
-//! [--json]`: build the images of extensions on the Docker engine, in parallel, skipping those
+//! [--network default|none|host] [--json]`: build the images of extensions on the Docker engine, in parallel, skipping those
 //! whose content hash matches the local image. One line per image while it runs (indicatif on a
 //! terminal, plain status lines otherwise), the failing step's log for each failure, then one
 //! ordered summary on stdout; exit 1 if any image failed.
 
 use super::output::count;
 use super::Context;
-use crate::build::{self, BuildEvent, BuildOptions, BuildOutcome, BuildTarget};
+use crate::build::{self, BuildEvent, BuildNetwork, BuildOptions, BuildOutcome, BuildTarget};
 use crate::docker::{Engine, EngineConfig};
 use crate::error::Error;
 use crate::exit::ExitStatus;
@@ -39,6 +39,11 @@ pub(crate) struct Args {
     /// Target platform, e.g. linux/amd64.
     #[arg(long, value_name = "PLATFORM")]
     platform: Option<String>,
+    /// The network RUN steps get: default (the engine's bridge), none, or host (reaches what
+    /// this machine reaches, e.g. PyPI and npm). Default: $KZ_BUILD_NETWORK, else kz.yaml
+    /// `build.network`, else default.
+    #[arg(long, value_enum, value_name = "NETWORK")]
+    network: Option<BuildNetwork>,
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -47,9 +52,6 @@ pub(crate) struct Args {
     /// The engine's builder: buildkit (default; classic when the engine lacks it) or classic.
     #[arg(long, value_name = "BUILDER", value_parser = ["buildkit", "classic"])]
     builder: Option<String>,
-    /// The network of RUN steps: default, none or host (kz.yaml `build.network`).
-    #[arg(long, value_name = "NETWORK", value_parser = ["default", "none", "host"])]
-    network: Option<String>,
     /// How steps are shown: auto (bars on a terminal, else plain), plain (a line per step with
     /// its time or CACHED) or json (one event per line on stderr).
     #[arg(long, value_name = "MODE", default_value = "auto", value_parser = ["auto", "plain", "json"])]
@@ -61,6 +63,7 @@ fn options(
     args: &Args,
     ctx: &Context,
     settings: Option<&crate::settings::Settings>,
+    network: Option<BuildNetwork>,
 ) -> BuildOptions {
     let builder = args
         .builder
@@ -73,10 +76,7 @@ fn options(
         no_cache: args.no_cache,
         platform: args.platform.clone(),
         builder,
-        network: args
-            .network
-            .clone()
-            .or_else(|| settings.and_then(|s| s.build_network.clone())),
+        network: network.map(|n| n.as_str().to_owned()),
         credentials: Some(build::RegistryCredentials(
             crate::oci::auth::CredentialStore::from_env(&ctx.env),
         )),
@@ -105,7 +105,8 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
         ws.select(&args.names)?
     };
     let chosen = args.scope.apply(ctx, &ws, &settings, chosen)?;
-    let opts = options(args, ctx, Some(&settings));
+    let network = network(args.network, ctx, Some(&settings))?;
+    let opts = options(args, ctx, Some(&settings), network);
     let mut targets = Vec::new();
     let mut planning_failed = Vec::new();
     for ext in &chosen {
@@ -124,7 +125,7 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
                 .map_or_else(|_| dir.display().to_string(), |p| p.display().to_string());
             match super::synapse_apps::plan(&dir, &display, ctx) {
                 Ok(app) => {
-                    let opts = synapse_options(args, ctx, &app);
+                    let opts = synapse_options(args, ctx, &app, network);
                     targets.push((app.target, opts));
                 }
                 Err(e) => planning_failed.push(e),
@@ -161,7 +162,9 @@ fn build_synapse(
     display: &str,
 ) -> Result<ExitStatus, Error> {
     let app = super::synapse_apps::plan(dir, display, ctx)?;
-    let opts = synapse_options(args, ctx, &app);
+    let settings = synapse_settings(ctx)?;
+    let network = network(args.network, ctx, settings.as_ref())?;
+    let opts = synapse_options(args, ctx, &app, network);
     execute(args, ctx, vec![(app.target, opts)], 0)
 }
 
@@ -170,12 +173,48 @@ fn synapse_options(
     args: &Args,
     ctx: &Context,
     app: &crate::synapse::build::AppBuild,
+    network: Option<BuildNetwork>,
 ) -> BuildOptions {
     BuildOptions {
         labels: app.labels(),
-        ..options(args, ctx, None)
+        ..options(args, ctx, None, network)
     }
 }
+
+/// The build network: `--network`, else `KZ_BUILD_NETWORK`, else kz.yaml `build.network`
+/// (when there is a workspace), else none chosen (compose's `build.network`, else the engine's
+/// default).
+pub(crate) fn network(
+    flag: Option<BuildNetwork>,
+    ctx: &Context,
+    settings: Option<&crate::settings::Settings>,
+) -> Result<Option<BuildNetwork>, Error> {
+    if let Some(n) = flag {
+        return Ok(Some(n));
+    }
+    if let Some(text) = ctx.env.get(NETWORK_VAR).filter(|t| !t.is_empty()) {
+        return BuildNetwork::parse(text)
+            .map(Some)
+            .ok_or_else(|| Error::Usage {
+                message: format!(
+                    "{NETWORK_VAR}={text} is not a build network (one of {})",
+                    BuildNetwork::NAMES.join(", ")
+                ),
+            });
+    }
+    Ok(settings.and_then(|s| s.build_network))
+}
+
+/// The settings of the workspace a Synapse app sits in; none when it is on its own.
+fn synapse_settings(ctx: &Context) -> Result<Option<crate::settings::Settings>, Error> {
+    match crate::workspace::Workspace::discover(&ctx.cwd) {
+        Ok(ws) => crate::settings::Settings::load(&ws.root, &ctx.env).map(Some),
+        Err(_) => Ok(None),
+    }
+}
+
+/// The environment variable a test setup (or CI) sets to give every build a network.
+pub(crate) const NETWORK_VAR: &str = "KZ_BUILD_NETWORK";
 
 fn execute(
     args: &Args,

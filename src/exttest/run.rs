@@ -1,7 +1,8 @@
 //! Running suites: for each one, its dependencies (compose `depends_on`, transitively) are started
 //! on the session network under their service names, from their images, with only their compose
 //! `environment:`, and waited for; then a fresh container of the suite's image runs the
-//! framework's command in the image's WORKDIR, with the tests uploaded when the image lacks them.
+//! framework's command in the image's WORKDIR, with the tests (and requirements-dev.txt) uploaded
+//! when the image lacks them.
 //! Output is handed to the caller as it comes; the container's exit code decides the outcome.
 //! A suite's containers and volumes are removed when it ends; the session teardown catches
 //! anything left.
@@ -420,7 +421,13 @@ impl<'e> Runner<'e> {
         on_event: &mut dyn FnMut(Event<'_>),
     ) -> Result<(), Error> {
         let mut all_there = true;
-        for marker in &suite.markers {
+        // The test requirements the runner installs when the image has no pytest: an image
+        // built from the official python images has none, and Dockerfiles rarely copy them.
+        let dev_requirements = ["requirements-dev.txt", "dev-requirements.txt"]
+            .into_iter()
+            .filter(|f| suite.path.join(f).is_file())
+            .map(str::to_owned);
+        for marker in suite.markers.iter().cloned().chain(dev_requirements) {
             let path = format!("{}/{marker}", target.trim_end_matches('/'));
             if !containers::path_exists(self.engine, id, &path).await? {
                 all_there = false;

@@ -241,6 +241,8 @@ fn failing_tool(ws: &Ws, image: &str) {
         "tools/tool-aaa-fails/Dockerfile",
         "FROM python:3.11-slim\nWORKDIR /srv\nCOPY tests ./tests\n",
     )
+    // The official python image has no pytest: kz test installs requirements-dev.txt.
+    .write("tools/tool-aaa-fails/requirements-dev.txt", "pytest\n")
     .write(
         "tools/tool-aaa-fails/tests/test_math.py",
         "def test_arithmetic():\n    assert 1 + 1 == 3, 'KZ-EXPECTED-FAILURE'\n",
@@ -389,6 +391,7 @@ fn python_does_not_hide_node_tests_and_a_missing_runner_is_a_clear_failure() {
         "FROM python:3.11-slim\nWORKDIR /app\nCOPY . .\n",
     )
     .write("apps/mixed/web/requirements.txt", "fastapi\n")
+    .write("apps/mixed/web/requirements-dev.txt", "pytest\n")
     .write(
         "apps/mixed/web/tests/test_ok.py",
         "def test_ok():\n    pass\n",
@@ -564,6 +567,7 @@ fn a_tool_without_compose_is_tested_in_its_root_image() {
             "tools/tool-plain/Dockerfile",
             "FROM python:3.11-slim\nWORKDIR /srv\nCOPY . .\n",
         )
+        .write("tools/tool-plain/requirements-dev.txt", "pytest\n")
         .write(
             "tools/tool-plain/tests/test_plain.py",
             "def test_plain():\n    assert True\n",

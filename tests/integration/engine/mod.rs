@@ -3,6 +3,7 @@
 //! engine or an artefact is missing.
 
 pub(crate) mod build;
+mod build_network;
 mod buildkit;
 mod changed_ci;
 mod ci_pipeline;
@@ -14,7 +15,9 @@ mod oci;
 mod package_images;
 mod package_libs;
 mod publish;
+mod quickstart;
 pub(crate) mod regserver;
-mod synapse_engine;
+mod scaffolds;
+pub(crate) mod synapse_engine;
 mod synapse_flow;
 pub(crate) mod synapse_registry;
