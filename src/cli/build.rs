@@ -186,7 +186,7 @@ async fn build_all(
                         text,
                     },
                 ) => {
-                    bar.set_message(format!("{number}/{total} {text}"));
+                    bar.set_message(ctx.out.progress_text(&format!("{number}/{total} {text}")));
                 }
                 (
                     None,

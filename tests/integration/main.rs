@@ -19,6 +19,7 @@ mod publish;
 mod registry;
 mod regserver;
 mod schema;
+mod security;
 mod serve;
 mod synapse;
 mod synapse_engine;
