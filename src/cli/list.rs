@@ -34,8 +34,19 @@ struct Files {
     readme: bool,
 }
 
-fn row(ext: &Extension) -> Row {
-    let manifest = Manifest::load(&ext.file(crate::manifest::FILE_NAME)).ok();
+fn row(ext: &Extension, ctx: &Context) -> Row {
+    let path = ext.file(crate::manifest::FILE_NAME);
+    // A manifest that is there but cannot be read (a named pipe, a link out of the workspace,
+    // bad JSON) is listed without its values, with the reason on stderr.
+    let manifest = match Manifest::load(&path) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            if std::fs::symlink_metadata(&path).is_ok() {
+                ctx.out.warn(&e.one_line());
+            }
+            None
+        }
+    };
     let has = |f: &str| ext.file(f).is_file();
     let dockerfile = has("Dockerfile")
         || std::fs::read_dir(&ext.path)
@@ -64,7 +75,7 @@ fn row(ext: &Extension) -> Row {
 
 pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
     let (ws, _) = ctx.workspace()?;
-    let rows: Vec<Row> = ws.extensions.iter().map(row).collect();
+    let rows: Vec<Row> = ws.extensions.iter().map(|e| row(e, ctx)).collect();
     if args.json {
         ctx.out
             .data(&serde_json::to_string_pretty(&rows).unwrap_or_default());

@@ -118,7 +118,6 @@ impl Context {
     /// Discover the workspace from the working directory and load its settings.
     pub fn workspace(&self) -> Result<(Workspace, Settings), Error> {
         let ws = Workspace::discover(&self.cwd)?;
-        crate::util::open::set_workspace(&ws.root);
         let settings = Settings::load(&ws.root, &self.env)?;
         crate::util::redact::register_from_vars(&settings.vars);
         for skipped in &ws.skipped {

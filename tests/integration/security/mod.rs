@@ -2,6 +2,7 @@
 //! loopback servers that echo what they receive, symlinks, named pipes and signals.
 
 mod echo;
+mod files;
 mod leaks;
 
 use super::harness::{Run, KZ};
