@@ -30,42 +30,10 @@ pub struct Packed {
     pub skipped: Vec<Skipped>,
 }
 
-/// Why a file must not be packed, if it must not.
+/// Why a file must not be packed, if it must not: the one secret-file policy
+/// (`util::secret_files`), an allowlist by kind.
 pub fn secret_reason(rel: &str, path: &Path) -> Option<&'static str> {
-    let name = rel.rsplit('/').next().unwrap_or(rel);
-    if rel.split('/').any(|part| part == ".certs") {
-        return Some("inside .certs/");
-    }
-    let is_template = [".example", ".template", ".sample"]
-        .iter()
-        .any(|s| name.ends_with(s));
-    if (name == ".env" || name.starts_with(".env.")) && !is_template {
-        return Some("an .env file");
-    }
-    let lower = name.to_ascii_lowercase();
-    let key_names = [".key", ".p12", ".pfx", ".jks", ".keystore"];
-    if key_names.iter().any(|s| lower.ends_with(s))
-        || lower.starts_with("id_rsa")
-        || lower.starts_with("id_ed25519")
-    {
-        return Some("a private key file");
-    }
-    if holds_private_key(path) {
-        return Some("holds a private key");
-    }
-    None
-}
-
-/// Whether the first 64 KiB of a file hold a PEM private key block.
-fn holds_private_key(path: &Path) -> bool {
-    let mut head = Vec::with_capacity(4096);
-    let Ok(file) = File::open(path) else {
-        return false;
-    };
-    if file.take(64 * 1024).read_to_end(&mut head).is_err() {
-        return false;
-    }
-    head.windows(16).any(|w| w == b"PRIVATE KEY-----")
+    crate::util::secret_files::refusal(rel, path)
 }
 
 /// Files packed from elsewhere into one folder of the archive (the exported images of
@@ -262,7 +230,8 @@ mod tests {
         std::fs::write(&p, "plain").expect("write");
         assert_eq!(secret_reason(".env", &p), Some("an .env file"));
         assert_eq!(secret_reason("a/.env.prod", &p), Some("an .env file"));
-        assert_eq!(secret_reason("a/.env.example", &p), None);
+        // Not a secret, but a hidden file: the allowlist by kind leaves it out.
+        assert!(secret_reason("a/.env.example", &p).is_some_and(|r| r.contains("hidden")));
         assert_eq!(
             secret_reason("x/server.key", &p),
             Some("a private key file")

@@ -25,9 +25,14 @@ pub(crate) struct Args {
     /// Plain HTTP instead of HTTPS.
     #[arg(long)]
     http: bool,
+    /// Also serve this file, which the secret-file policy leaves out (a path inside
+    /// build/kamiwaza-extension-registry/; repeatable). `.env` files and private keys never are.
+    #[arg(long = "allow", value_name = "PATH")]
+    allow: Vec<String>,
 }
 
 pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
+    crate::util::secret_files::set_allowed(&args.allow);
     let ws = Workspace::discover(&ctx.cwd)?;
     let registry = ws.root.join(OUTPUT_DIR);
     if !registry.is_dir() {

@@ -7,5 +7,6 @@
 
 pub mod open;
 pub mod redact;
+pub mod secret_files;
 
 pub mod text;

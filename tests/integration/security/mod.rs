@@ -4,6 +4,7 @@
 mod echo;
 mod files;
 mod leaks;
+mod packing;
 
 use super::harness::{Run, KZ};
 use std::path::Path;
