@@ -30,6 +30,7 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
         LevelArg::Patch => Level::Patch,
     };
     let (old, new) = bump::bump_file(&ext.file(crate::manifest::FILE_NAME), level)?;
+    let (old, new) = (super::output::field(&old), super::output::field(&new));
     ctx.out.data(&format!("{old} -> {new}"));
     ctx.out.note(&format!(
         "run `kz sync-compose {}` to carry the new tag into the App Garden file",

@@ -106,9 +106,9 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
             .collect();
         ctx.out.data(&format!(
             "{:<width$}  {:<10}  {:<28}  {}",
-            r.path,
-            r.version.as_deref().unwrap_or("-"),
-            r.name.as_deref().unwrap_or("-"),
+            super::output::field(&r.path),
+            super::output::field(r.version.as_deref().unwrap_or("-")),
+            super::output::field(r.name.as_deref().unwrap_or("-")),
             files.join(" ")
         ));
     }

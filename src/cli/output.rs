@@ -16,8 +16,14 @@ fn shown(text: &str) -> String {
 
 /// Data as it may be shown: credentials masked, the bytes otherwise as they are (JSON and diffs
 /// carry their own escapes).
-fn masked(text: &str) -> Cow<'_, str> {
-    crate::util::redact::redact(text)
+fn masked(text: &str) -> String {
+    let text = crate::util::redact::redact(text);
+    crate::util::text::defuse_commands(&text).into_owned()
+}
+
+/// A value as a one-line human-readable field: every control character (newlines too) escaped.
+pub(crate) fn field(value: &str) -> Cow<'_, str> {
+    crate::util::text::escape_controls(value)
 }
 
 const ERROR: Style = AnsiColor::Red.on_default().bold();
@@ -59,6 +65,12 @@ impl Output {
     /// A data line on stdout.
     pub fn data(&self, line: &str) {
         println!("{}", masked(line));
+    }
+
+    /// A line of kz's own GitHub Actions commands (`--format github`) on stdout: credentials
+    /// masked, the values inside already escaped by the printer.
+    pub fn annotation(&self, line: &str) {
+        println!("{}", crate::util::redact::redact(line));
     }
 
     /// Text on stdout as it is (it carries its own newlines).

@@ -66,7 +66,7 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
         }
         Format::Github => {
             for f in &report.findings {
-                ctx.out.data(&github_line(f));
+                ctx.out.annotation(&github_line(f));
             }
         }
     }
@@ -176,10 +176,10 @@ pub(crate) fn print_text(ctx: &Context, report: &Report) {
     for f in &report.findings {
         ctx.out.data(&format!(
             "{}: {}[{}]: {}",
-            location(f),
+            super::output::field(&location(f)),
             ctx.out.styled(f.severity),
             f.rule,
-            f.message
+            super::output::field(&f.message)
         ));
     }
     let (e, w, n) = (report.errors(), report.warnings(), report.extensions);

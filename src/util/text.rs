@@ -10,10 +10,44 @@ pub fn escape_controls(s: &str) -> Cow<'_, str> {
     escape_where(s, |_| true)
 }
 
-/// `s` with every control character but `\n` and `\t` written as an escape: for text that is
-/// meant to span lines (a diff, a build log).
+/// `s` with every control character but `\n`, `\t` and kz's own colour codes (SGR sequences,
+/// `ESC [ digits ; m`) written as an escape, and every line that a CI would read as a command
+/// (GitHub Actions' `::name::`) defused with a leading backslash: for messages and text meant to
+/// span lines (a diff, a build log).
 pub fn escape_controls_keep_lines(s: &str) -> Cow<'_, str> {
-    escape_where(s, |c| c != '\n' && c != '\t')
+    let escaped = escape_where(s, |c| c != '\n' && c != '\t');
+    match defuse_commands(&escaped) {
+        Cow::Borrowed(_) => escaped,
+        Cow::Owned(o) => Cow::Owned(o),
+    }
+}
+
+/// Lines starting (after blanks) with `::` get a backslash before them, so a value holding
+/// `\n::error::` or `::add-mask::` cannot become a workflow command. kz's own annotations
+/// (`--format github`) are printed without this.
+pub fn defuse_commands(s: &str) -> Cow<'_, str> {
+    let starts_command = |line: &str| line.trim_start().starts_with("::");
+    if !s.split('\n').any(starts_command) {
+        return Cow::Borrowed(s);
+    }
+    let lines: Vec<String> = s
+        .split('\n')
+        .map(|line| {
+            if starts_command(line) {
+                format!("\\{}", line.trim_start())
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect();
+    Cow::Owned(lines.join("\n"))
+}
+
+/// The length of an SGR colour sequence (`ESC [ 0-9;* m`) at the start of `rest`, if one is.
+fn sgr_len(rest: &str) -> Option<usize> {
+    let body = rest.strip_prefix("\x1b[")?;
+    let end = body.find(|c: char| !(c.is_ascii_digit() || c == ';'))?;
+    (body[end..].starts_with('m')).then_some(2 + end + 1)
 }
 
 fn escape_where(s: &str, escape: impl Fn(char) -> bool) -> Cow<'_, str> {
@@ -22,7 +56,20 @@ fn escape_where(s: &str, escape: impl Fn(char) -> bool) -> Cow<'_, str> {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
+    let mut skip_to = 0;
+    for (i, c) in s.char_indices() {
+        if i < skip_to {
+            out.push(c);
+            continue;
+        }
+        // In keep-lines mode kz's own colours stay; any other escape sequence is escaped.
+        if c == '\x1b' && !escape('\n') {
+            if let Some(len) = sgr_len(&s[i..]) {
+                skip_to = i + len;
+                out.push(c);
+                continue;
+            }
+        }
         if !is_bad(c) {
             out.push(c);
             continue;
@@ -54,5 +101,13 @@ mod tests {
         assert_eq!(escape_controls("plain é"), "plain é");
         assert_eq!(escape_controls_keep_lines("a\nb\x07"), "a\nb\\x07");
         assert_eq!(escape_controls("\u{202e}x"), "\\u{202e}x");
+        assert_eq!(
+            escape_controls_keep_lines("\x1b[1;31merror\x1b[0m \x1b]0;title\x07"),
+            "\x1b[1;31merror\x1b[0m \\x1b]0;title\\x07"
+        );
+        assert_eq!(
+            escape_controls_keep_lines("skipped apps/x\n  ::error::pwned"),
+            "skipped apps/x\n\\::error::pwned"
+        );
     }
 }

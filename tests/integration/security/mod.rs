@@ -3,6 +3,7 @@
 
 mod echo;
 mod files;
+mod injection;
 mod leaks;
 mod packing;
 
