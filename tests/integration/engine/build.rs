@@ -156,17 +156,25 @@ impl Drop for BuildWs {
     }
 }
 
+/// One row of `kz build --json`; unknown fields are refused, so a change of shape is a decision.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // every field is read by serde's shape check
+struct BuildRow {
+    extension: String,
+    service: Option<String>,
+    image: String,
+    tags: Vec<String>,
+    status: String,
+    image_id: Option<String>,
+    seconds: f64,
+    error: Option<String>,
+}
+
 fn statuses(run: &Run) -> Vec<(String, String)> {
-    let rows: Vec<serde_json::Value> =
+    let rows: Vec<BuildRow> =
         serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout));
-    rows.iter()
-        .map(|r| {
-            (
-                r["image"].as_str().unwrap_or_default().to_owned(),
-                r["status"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect()
+    rows.into_iter().map(|r| (r.image, r.status)).collect()
 }
 
 #[test]

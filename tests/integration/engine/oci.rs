@@ -2,7 +2,7 @@
 //! buildx, an OCI index over two platforms, reads that follow the index, tags and the catalogue,
 //! and retries through a proxy that fails the first connections.
 
-use super::regserver::{FlakyProxy, Images, RegistryServer};
+use crate::engine::regserver::{FlakyProxy, Images, RegistryServer};
 use kz::docker::{Engine, EngineConfig};
 use kz::oci::auth::Credential;
 use kz::oci::layers::LayerCache;

@@ -4,9 +4,9 @@
 //! manifest and one whose manifest is invalid are reported, not fatal; a second `kz index`
 //! fetches no config blob again (counted in the registry's access log).
 
-use crate::build::Engine;
+use crate::engine::build::Engine;
+use crate::engine::regserver::{free_port, REGISTRY_BIN};
 use crate::harness::{Run, Ws, KZ};
-use crate::regserver::{free_port, REGISTRY_BIN};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

@@ -3,7 +3,7 @@
 //! import-images.sh; the saved archives load back into the engine; a missing image fails the run
 //! naming it.
 
-use crate::build::BuildWs;
+use crate::engine::build::BuildWs;
 use bollard::query_parameters::{ImportImageOptions, RemoveImageOptions, TagImageOptions};
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};

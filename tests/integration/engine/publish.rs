@@ -2,8 +2,8 @@
 //! docker-registry on loopback (plain HTTP, as the engine treats 127.0.0.0/8). The registry is
 //! named by the workspace's `images.namespace` (`127.0.0.1:<port>/<ns>`).
 
-use super::harness::{Run, Ws, KZ};
-use super::regserver::{FlakyProxy, RegistryServer, TokenServer};
+use crate::engine::regserver::{FlakyProxy, RegistryServer, TokenServer};
+use crate::harness::{Run, Ws, KZ};
 use std::path::Path;
 use std::process::Command;
 

@@ -35,16 +35,17 @@ struct Moto {
 
 impl Moto {
     fn start() -> Moto {
-        let bin = std::env::var("KZ_TEST_MOTO_SERVER").unwrap_or_else(|_| {
-            panic!(
-                "KZ_TEST_MOTO_SERVER is not set: run ./scripts/test.sh, which installs moto's \
-                 server under target/kz-ci/moto and exports its path"
-            )
-        });
+        // KZ_TEST_MOTO_SERVER overrides where the test setup put it.
+        let bin = std::env::var_os("KZ_TEST_MOTO_SERVER")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| crate::harness::ci_dir().join("moto/bin/moto_server"));
         assert!(
-            Path::new(&bin).is_file(),
-            "KZ_TEST_MOTO_SERVER={bin} does not exist"
+            bin.is_file(),
+            "moto's server is missing at {}: run scripts/engine-setup.sh (scripts/test.sh does) \
+             or set KZ_TEST_MOTO_SERVER",
+            bin.display()
         );
+        let bin = bin.display().to_string();
         let port = free_port();
         let child = Command::new(&bin)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])

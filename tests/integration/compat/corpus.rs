@@ -2,12 +2,12 @@
 //! Where kz differs on purpose (docs/compat.md), the exact difference is pinned as a diff under
 //! tests/golden/compat/, so any other change fails.
 
-use crate::harness::{assert_golden, diff, golden_dir, shared, Ws};
+use crate::harness::{assert_golden, corpus, diff, golden_dir, Ws};
 
 /// (name under reference-outputs, the input tree)
 fn roots() -> Vec<(String, std::path::PathBuf)> {
-    let shared = shared();
-    let outputs = shared.join("corpus/reference-outputs");
+    let shared = corpus();
+    let outputs = shared.join("reference-outputs");
     let mut roots = Vec::new();
     for entry in std::fs::read_dir(&outputs).expect("reference outputs") {
         let entry = entry.expect("entry");
@@ -23,7 +23,7 @@ fn roots() -> Vec<(String, std::path::PathBuf)> {
         let input = if name == "synthetic" {
             entry.path().join("input")
         } else {
-            shared.join("corpus/kamiwaza").join(&name)
+            shared.join("kamiwaza").join(&name)
         };
         roots.push((name, input));
     }
@@ -32,7 +32,7 @@ fn roots() -> Vec<(String, std::path::PathBuf)> {
 }
 
 fn synced_dir(root: &str) -> std::path::PathBuf {
-    let base = shared().join("corpus/reference-outputs").join(root);
+    let base = corpus().join("reference-outputs").join(root);
     if root == "synthetic" {
         base.join("output/synced")
     } else {
@@ -102,7 +102,7 @@ fn sync_compose_matches_reference_except_documented_fixes() {
 fn the_committed_tool_git_file_is_byte_identical() {
     // The template-era repo commits exactly what the reference generates: kz must agree to the byte.
     let ws = Ws::new();
-    ws.copy_extensions(&shared().join("corpus/kamiwaza/kamiwaza-drew__tool-git"));
+    ws.copy_extensions(&corpus().join("kamiwaza/kamiwaza-drew__tool-git"));
     let before = ws.read("tools/tool-git-mcp/docker-compose.appgarden.yml");
     ws.kz(&["sync-compose", "--check"]).code(0);
     ws.kz(&["sync-compose"]).code(0);
@@ -116,7 +116,7 @@ fn the_committed_tool_git_file_is_byte_identical() {
 fn check_reports_drift_in_the_stale_corpus_file() {
     // tool-email-mcp@4aa900f commits an appgarden file tagged 1.0.0 while kamiwaza.json says 1.0.2.
     let ws = Ws::new();
-    ws.copy_extensions(&shared().join("corpus/kamiwaza/kamiwaza-drew__tool-email-mcp@4aa900f"));
+    ws.copy_extensions(&corpus().join("kamiwaza/kamiwaza-drew__tool-email-mcp@4aa900f"));
     let before = ws.read("tools/tool-email-mcp/docker-compose.appgarden.yml");
     let run = ws.kz(&["sync-compose", "--check"]);
     run.code(1)

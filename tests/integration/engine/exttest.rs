@@ -264,6 +264,11 @@ fn a_failing_extension_fails_all_but_every_other_extension_still_runs() {
     let run = ws.kz(&["test", "--all", "--json"]);
     run.code(1).stderr_has("KZ-EXPECTED-FAILURE");
     assert_clean(&run);
+    let shaped: Vec<TestReport> = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("kz test --json: {e}\n{}", run.stdout));
+    assert!(shaped
+        .iter()
+        .all(|r| !r.suites.is_empty() && r.duration_ms > 0));
     let reports: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
     let summary: Vec<(String, String)> = reports
         .as_array()
@@ -576,4 +581,30 @@ fn a_tool_without_compose_is_tested_in_its_root_image() {
             .is_some_and(|i| i.starts_with(&format!("{namespace}/tool-plain:1.0.0"))),
         "{suite}"
     );
+}
+
+/// `kz test --json`, field for field; unknown fields are refused, so a change of shape is a
+/// decision.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // every field is read by serde's shape check
+struct TestReport {
+    extension: String,
+    result: String,
+    duration_ms: u64,
+    suites: Vec<SuiteReport>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct SuiteReport {
+    dir: String,
+    framework: String,
+    service: Option<String>,
+    image: String,
+    result: String,
+    message: String,
+    exit_code: Option<i64>,
+    duration_ms: u64,
 }

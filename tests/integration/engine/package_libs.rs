@@ -1,6 +1,6 @@
 //! `kz package-libs`: real python3 + pip and real node + npm on fixture libraries. pip builds
 //! offline: its isolated build environment installs setuptools from the wheelhouse that
-//! scripts/engine-setup.sh downloads into target/kz-ci/wheelhouse (PIP_NO_INDEX + PIP_FIND_LINKS).
+//! scripts/engine-setup.sh downloads into `<ci dir>/wheelhouse` (harness::ci_dir) (PIP_NO_INDEX + PIP_FIND_LINKS).
 
 use crate::harness::{Run, Ws, KZ};
 use std::io::Read;
@@ -12,7 +12,7 @@ const AUTH_TGZ: &str = "shared/typescript/kamiwaza-auth/kamiwaza-auth-0.1.0.tgz"
 const CLIENT_TGZ: &str = "shared/typescript/kamiwaza-client/kamiwaza-client-0.3.0.tgz";
 
 fn wheelhouse() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/kz-ci/wheelhouse");
+    let dir = crate::harness::ci_dir().join("wheelhouse");
     let has = |prefix: &str| {
         std::fs::read_dir(&dir).is_ok_and(|rd| {
             rd.filter_map(Result::ok)

@@ -6,7 +6,7 @@
 //! The other seven recipes need the network at build time (pnpm/pip install from the internet),
 //! which these machines do not have: their files are checked in tests/integration/synapse.rs.
 
-use crate::build::Engine;
+use crate::engine::build::Engine;
 use crate::harness::{Run, Ws, KZ};
 use std::process::Command;
 

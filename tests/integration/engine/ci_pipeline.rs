@@ -3,7 +3,7 @@
 //! pipeline with the step named and the later steps not run. Images live in a namespace unique
 //! to the test and process and are removed at the end (`build::BuildWs`).
 
-use crate::build::BuildWs;
+use crate::engine::build::BuildWs;
 use crate::harness::Run;
 use std::io::Read;
 

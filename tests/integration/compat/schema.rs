@@ -1,7 +1,7 @@
 //! schemas/kamiwaza.schema.json agrees with real files: the examples, the templates and the clean
 //! corpus extensions validate; wrong types and missing fields do not.
 
-use crate::harness::{shared, Ws};
+use crate::harness::{corpus, Ws};
 use std::path::Path;
 
 fn validator() -> jsonschema::Validator {
@@ -21,7 +21,7 @@ fn load(path: &Path) -> serde_json::Value {
 fn real_manifests_validate() {
     let v = validator();
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let corpus = shared().join("corpus/kamiwaza");
+    let corpus = corpus().join("kamiwaza");
     let mut files = vec![
         examples.join("apps/team-notes/kamiwaza.json"),
         examples.join("services/service-kv/kamiwaza.json"),
@@ -66,7 +66,9 @@ fn wrong_manifests_do_not() {
         let doc: serde_json::Value = serde_json::from_str(text).expect("json");
         assert!(!v.is_valid(&doc), "accepted: {text}");
     }
-    let demo = load(&shared().join("corpus/kamiwaza/kamiwaza-internal__kz-demo-provisioning/apps/deployment-manager/kamiwaza.json"));
+    let demo = load(&corpus().join(
+        "kamiwaza/kamiwaza-internal__kz-demo-provisioning/apps/deployment-manager/kamiwaza.json",
+    ));
     assert!(
         !v.is_valid(&demo),
         "the corpus's negative example lacks required fields"
