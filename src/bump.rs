@@ -50,6 +50,14 @@ pub fn bump_file(path: &Path, level: Level) -> Result<(String, String)> {
     let mut text = manifest.text.clone();
     let literal = serde_json::to_string(&new).unwrap_or_else(|_| format!("\"{new}\""));
     text.replace_range(span.start..span.end, &literal);
+    // The reader drops a UTF-8 byte-order mark; the file keeps the one it had.
+    let had_bom = crate::util::open::open_regular(path).is_ok_and(|f| {
+        let mut head = [0u8; 3];
+        std::io::Read::read_exact(&mut &f, &mut head).is_ok() && head == [0xef, 0xbb, 0xbf]
+    });
+    if had_bom {
+        text.insert(0, '\u{feff}');
+    }
     fsx::write_atomic(path, text.as_bytes())?;
     Ok((old, new))
 }

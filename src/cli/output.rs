@@ -106,7 +106,11 @@ impl Output {
         let _ = err.flush();
     }
 
+    /// A warning on stderr (hidden by `--quiet`, which prints only errors and data).
     pub fn warn(&self, message: &str) {
+        if self.quiet {
+            return;
+        }
         eprintln!("{WARN}warning{WARN:#}: {}", shown(message));
     }
 

@@ -135,26 +135,6 @@ fn holds_private_key(path: &Path) -> bool {
     head.windows(16).any(|w| w == b"PRIVATE KEY-----")
 }
 
-/// Names of files in a build context that look like credentials (`kz build` warns when one is
-/// sent, unless `.dockerignore` leaves it out).
-pub fn looks_like_credential(rel: &str, path: &Path) -> bool {
-    let lower = rel.to_ascii_lowercase();
-    let name = lower.rsplit('/').next().unwrap_or(&lower);
-    always_refused(rel, path).is_some()
-        || [
-            ".npmrc",
-            ".pypirc",
-            ".netrc",
-            ".git-credentials",
-            "credentials",
-            "kubeconfig",
-        ]
-        .contains(&name)
-        || lower.contains(".aws/")
-        || lower.contains(".docker/config.json")
-        || lower.contains(".kube/")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@ mod files;
 mod injection;
 mod leaks;
 mod packing;
+mod small;
 
 use super::harness::{Run, KZ};
 use std::path::Path;
