@@ -61,8 +61,10 @@ fn write_via_temp(path: &Path, contents: &[u8], private: bool) -> Result<()> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
+    // Temp files left by a kz that was killed are swept; those of a running kz are not.
+    crate::util::tempfiles::sweep(dir, "tmp");
     let mut tmp = tempfile::Builder::new()
-        .prefix(".kz-tmp-")
+        .prefix(&crate::util::tempfiles::prefix("tmp"))
         .tempfile_in(dir)
         .map_err(|e| Error::write(path, e))?;
     tmp.write_all(contents).map_err(|e| Error::write(path, e))?;

@@ -61,10 +61,14 @@ pub fn pack_with(
 ) -> Result<Packed> {
     let out_dir = archive.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(out_dir).map_err(|e| Error::write(out_dir, e))?;
+    // Partial archives of runs that were killed are swept; those of a running kz are not.
+    crate::util::tempfiles::sweep(out_dir, "package");
     let tmp = tempfile::Builder::new()
-        .prefix(".kz-package-")
+        .prefix(&crate::util::tempfiles::prefix("package"))
         .tempfile_in(out_dir)
         .map_err(|e| Error::write(archive, e))?;
+    crate::util::tempfiles::track(tmp.path());
+    let tmp_path = tmp.path().to_owned();
     let gz = GzBuilder::new()
         .mtime(0)
         .write(BufWriter::new(tmp.as_file()), Compression::default());
@@ -182,8 +186,9 @@ pub fn pack_with(
     tmp.as_file()
         .sync_all()
         .map_err(|e| Error::write(archive, e))?;
-    tmp.persist(archive)
-        .map_err(|e| Error::write(archive, e.error))?;
+    let persisted = tmp.persist(archive);
+    crate::util::tempfiles::untrack(&tmp_path);
+    persisted.map_err(|e| Error::write(archive, e.error))?;
     Ok(packed)
 }
 

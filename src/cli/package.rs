@@ -30,6 +30,8 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
     crate::util::secret_files::set_allowed(&args.allow);
+    // An interrupted package removes its partial archive.
+    crate::util::tempfiles::remove_on_signals();
     let ws = Workspace::discover(&ctx.cwd)?;
     let registry = ws.root.join(crate::registry::OUTPUT_DIR);
     if !registry.is_dir() {

@@ -9,4 +9,5 @@ pub mod open;
 pub mod redact;
 pub mod secret_files;
 
+pub mod tempfiles;
 pub mod text;

@@ -5,6 +5,7 @@ mod echo;
 mod files;
 mod injection;
 mod leaks;
+mod leftovers;
 mod packing;
 mod small;
 
