@@ -150,7 +150,8 @@ static AUTH_VALUE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static SCHEME_CREDENTIAL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(basic|bearer)(\s+)[A-Za-z0-9+/_.~\-]{4,}=*").expect("scheme regex")
+    Regex::new(r"\b(Basic|Bearer|BASIC|BEARER|basic|bearer)(\s+)([A-Za-z0-9+/_.~\-]{8,}=*)")
+        .expect("scheme regex")
 });
 
 static FIELD: LazyLock<Regex> = LazyLock::new(|| {
@@ -167,12 +168,24 @@ fn redact_fields(text: &str) -> Cow<'_, str> {
     for (re, replacement) in [
         (&*USERINFO, "${1}${2}:***@"),
         (&*AUTH_VALUE, "${1}***"),
-        (&*SCHEME_CREDENTIAL, "${1}${2}***"),
         (&*FIELD, "${1}***"),
     ] {
         if re.is_match(&out) {
             out = Cow::Owned(re.replace_all(&out, replacement).into_owned());
         }
+    }
+    // `Basic <credential>` / `Bearer <credential>` outside a header: the credential must look
+    // like one (a digit or a base64/JWT punctuation mark), so "basic authentication" stays.
+    if SCHEME_CREDENTIAL.is_match(&out) {
+        let replaced = SCHEME_CREDENTIAL.replace_all(&out, |caps: &regex::Captures<'_>| {
+            let credential = &caps[3];
+            if credential.contains(|c: char| c.is_ascii_digit() || "+/=._-~".contains(c)) {
+                format!("{}{}***", &caps[1], &caps[2])
+            } else {
+                caps[0].to_owned()
+            }
+        });
+        out = Cow::Owned(replaced.into_owned());
     }
     out
 }

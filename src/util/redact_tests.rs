@@ -146,6 +146,10 @@ fn short_secrets_only_as_whole_fields() {
         "bad credentials Basic ***"
     );
     assert_eq!(
+        r.redact("uses basic authentication and a Bearer scheme"),
+        "uses basic authentication and a Bearer scheme"
+    );
+    assert_eq!(
         r.redact("aws_secret_access_key = test"),
         "aws_secret_access_key = ***"
     );
