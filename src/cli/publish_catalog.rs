@@ -19,12 +19,24 @@ const LOCK_TTL: Duration = Duration::from_secs(600);
 /// The catalogue's flags, shared by `kz publish` and `kz plan`.
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct CatalogArgs {
-    /// The catalogue layout: v2 (garden/v2) or v1 (garden/default).
-    #[arg(long, value_enum, default_value_t = Layout::V2)]
-    pub(crate) repo_version: Layout,
-    /// Seconds to wait for another publisher's lock before giving up.
-    #[arg(long, default_value_t = 30, value_name = "SECS")]
-    pub(crate) lock_timeout: u64,
+    /// The catalogue layout: v2 (garden/v2) or v1 (garden/default) [default: v2].
+    #[arg(long, value_enum)]
+    pub(crate) repo_version: Option<Layout>,
+    /// Seconds to wait for another publisher's lock before giving up [default: 30].
+    #[arg(long, value_name = "SECS")]
+    pub(crate) lock_timeout: Option<u64>,
+}
+
+impl CatalogArgs {
+    /// `--repo-version`, v2 when not given.
+    fn layout(&self) -> Layout {
+        self.repo_version.unwrap_or(Layout::V2)
+    }
+
+    /// `--lock-timeout`, 30 s when not given.
+    fn lock_timeout(&self) -> Duration {
+        Duration::from_secs(self.lock_timeout.unwrap_or(30))
+    }
 }
 
 /// The stage's catalogue, its target and a client for its bucket.
@@ -43,7 +55,7 @@ pub(crate) async fn prepare(
     args: &CatalogArgs,
 ) -> Result<Prepared, Error> {
     let stage = settings.require_stage(stage)?;
-    let layout = args.repo_version.repo_version();
+    let layout = args.layout().repo_version();
     let target = Target::resolve(settings, &stage.name, layout)?;
     let opts = Options {
         stage,
@@ -144,7 +156,7 @@ pub(crate) async fn run_publish(
     }
     let opts = catalog::Options {
         force,
-        lock_timeout: Duration::from_secs(args.lock_timeout),
+        lock_timeout: args.lock_timeout(),
         lock_ttl: LOCK_TTL,
         holder: holder(ctx),
     };
