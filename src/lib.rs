@@ -3,6 +3,7 @@
 //! The library is the core: it never prints, never reads the process environment and never exits.
 //! `src/cli` is the only layer that talks to the terminal.
 
+pub mod appgarden;
 pub mod build;
 pub mod bump;
 pub mod changes;

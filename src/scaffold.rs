@@ -59,6 +59,11 @@ static TEMPLATES: &[Template] = &[
     ),
     (
         Kind::App,
+        "frontend/server.py",
+        include_str!("../templates/app/frontend/server.py"),
+    ),
+    (
+        Kind::App,
         "frontend/public/index.html",
         include_str!("../templates/app/frontend/public/index.html"),
     ),

@@ -24,6 +24,7 @@ mod synapse_remote;
 mod synapse_retarget;
 mod sync_compose;
 mod test;
+mod test_health;
 mod validate;
 
 pub use output::Output;

@@ -6,13 +6,14 @@
 //! of the run's session is removed before kz exits.
 
 use super::output::count;
-use super::Context;
+use super::{test_health, Context};
+use crate::appgarden;
 use crate::build::{self, BuildEvent, BuildOptions, BuildOutcome, BuildTarget};
 use crate::docker::{Engine, EngineConfig};
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::exttest::{self, Event, ExtensionPlan, ExtensionReport, Runner, Session};
-use crate::workspace::Extension;
+use crate::workspace::{Extension, Kind};
 use std::time::Duration;
 
 #[derive(Debug, clap::Args)]
@@ -33,6 +34,12 @@ pub(crate) struct Args {
     /// Test the local images as they are, without building them first.
     #[arg(long)]
     no_build: bool,
+    /// Skip the health check of apps (start the app as App Garden would, GET /health).
+    #[arg(long)]
+    no_health: bool,
+    /// Seconds an app may take to start answering GET /health.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    health_timeout: u64,
     #[command(flatten)]
     scope: super::scope::Scope,
 }
@@ -42,7 +49,8 @@ pub(crate) struct Args {
 const STAGE: &str = "dev";
 
 /// One chosen extension: its suites and the build targets they need.
-struct Planned {
+struct Planned<'w> {
+    ext: &'w Extension,
     rel: String,
     plan: Result<(ExtensionPlan, Vec<BuildTarget>), Error>,
 }
@@ -73,6 +81,7 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
         match plan {
             Err(e) if !many => return Err(e),
             plan => plans.push(Planned {
+                ext,
                 rel: ext.rel(),
                 plan,
             }),
@@ -82,9 +91,12 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
         .iter()
         .map(|p| p.plan.as_ref().map_or(0, |(p, _)| p.suites.len()))
         .sum();
-    if suites == 0 && plans.iter().all(|p| p.plan.is_ok()) {
+    let apps = plans.iter().filter(|p| p.ext.kind == Kind::App).count();
+    let probes = if args.no_health { 0 } else { apps };
+    if suites == 0 && probes == 0 && plans.iter().all(|p| p.plan.is_ok()) {
         ctx.out
             .warn("no tests found (pytest, npm test or go test) in the chosen extensions");
+        skipped_health(ctx, args, apps);
         if args.json {
             ctx.out.data("[]");
         }
@@ -104,11 +116,20 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
             session.network()
         ));
         let mut runner = Runner::new(&engine, session.clone(), options);
+        let health_session = Session::new();
+        let health = test_health::HealthOptions {
+            probe: appgarden::ProbeOptions {
+                startup: Duration::from_secs(args.health_timeout),
+                ..appgarden::ProbeOptions::default()
+            },
+            wait: Duration::from_secs(args.wait_timeout),
+            build: !args.no_build,
+        };
         let mut printer = Printer::new(ctx, suites > 1);
         let work = async {
             let mut reports = Vec::new();
-            for Planned { rel, plan } in &plans {
-                let report = match plan {
+            for Planned { ext, rel, plan } in &plans {
+                let mut report = match plan {
                     Ok((plan, targets)) => {
                         let built = if args.no_build {
                             Ok(())
@@ -126,6 +147,20 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
                     }
                     Err(e) => extension_failed(ctx, rel, e),
                 };
+                if let (Ok((plan, targets)), Kind::App, false) = (plan, ext.kind, args.no_health) {
+                    let result = test_health::check(
+                        ctx,
+                        &engine,
+                        &health_session,
+                        ext,
+                        plan,
+                        targets,
+                        &health,
+                    )
+                    .await;
+                    report.suites.push(result);
+                    report.result = if report.failed() { "failed" } else { "passed" };
+                }
                 reports.push(report);
             }
             reports
@@ -141,7 +176,12 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
                 .warn("interrupted; removing the test containers, network and volumes");
         }
         let settle = interrupted.then(|| Duration::from_millis(500));
-        let down = exttest::teardown(&engine, &session, settle).await;
+        let mut down = exttest::teardown(&engine, &session, settle).await;
+        let health_down = exttest::teardown(&engine, &health_session, settle).await;
+        down.containers += health_down.containers;
+        down.networks += health_down.networks;
+        down.volumes += health_down.volumes;
+        down.failures.extend(health_down.failures);
         for failure in &down.failures {
             ctx.out.warn(&format!("teardown: {failure}"));
         }
@@ -164,6 +204,7 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
     } else if many {
         table(ctx, &reports);
     }
+    skipped_health(ctx, args, apps);
     let failed = reports.iter().filter(|r| r.failed()).count();
     if failed > 0 {
         if many {
@@ -176,6 +217,16 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
         return Ok(ExitStatus::Failure);
     }
     Ok(ExitStatus::Success)
+}
+
+/// The summary's word on `--no-health`.
+fn skipped_health(ctx: &Context, args: &Args, apps: usize) {
+    if args.no_health && apps > 0 {
+        ctx.out.status(&format!(
+            "Health check skipped (--no-health): {} not probed",
+            count(apps, "app")
+        ));
+    }
 }
 
 /// An extension whose suites could not be listed (a bad compose file) or whose images could not

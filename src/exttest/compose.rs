@@ -365,6 +365,13 @@ fn named_volumes(node: Option<&Node>) -> Vec<NamedVolume> {
 /// Compose interpolation without a host environment: `${VAR:-default}` and `${VAR-default}`
 /// give the default, `${VAR}` and `$VAR` give "", `$$` gives `$`.
 pub(crate) fn interpolate(s: &str) -> String {
+    interpolate_with(s, &|_| None)
+}
+
+/// Compose interpolation with the variables `lookup` knows (the App Garden runner hands in the
+/// deployment's): `${VAR:-default}` is the default when VAR is unset or empty, `${VAR-default}`
+/// only when unset; `${VAR}`, `${VAR:?msg}` and `$VAR` are the value or ""; `$$` is `$`.
+pub(crate) fn interpolate_with(s: &str, lookup: &dyn Fn(&str) -> Option<String>) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(i) = rest.find('$') {
@@ -377,10 +384,20 @@ pub(crate) fn interpolate(s: &str) -> String {
             match r.find('}') {
                 Some(end) => {
                     let inner = &r[..end];
-                    if let Some((_, default)) =
-                        inner.split_once(":-").or_else(|| inner.split_once('-'))
-                    {
-                        out.push_str(default);
+                    let name_len = inner
+                        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                        .unwrap_or(inner.len());
+                    let (name, op) = inner.split_at(name_len);
+                    let value = lookup(name);
+                    if let Some(default) = op.strip_prefix(":-") {
+                        match value.filter(|v| !v.is_empty()) {
+                            Some(v) => out.push_str(&v),
+                            None => out.push_str(default),
+                        }
+                    } else if let Some(default) = op.strip_prefix('-') {
+                        out.push_str(&value.unwrap_or_else(|| default.to_owned()));
+                    } else {
+                        out.push_str(&value.unwrap_or_default());
                     }
                     rest = &r[end + 1..];
                 }
@@ -396,6 +413,7 @@ pub(crate) fn interpolate(s: &str) -> String {
             if name_len == 0 {
                 out.push('$');
             }
+            out.push_str(&lookup(&rest[..name_len]).unwrap_or_default());
             rest = &rest[name_len..];
         }
     }
@@ -522,6 +540,18 @@ mod tests {
         assert_eq!(interpolate("${A:-a}${B-b}$C.$$D"), "ab.$D");
         assert_eq!(interpolate("cost $ 5"), "cost $ 5");
         assert_eq!(interpolate("${open"), "${open");
+        let vars = |n: &str| {
+            (n == "SET")
+                .then(|| "v".to_owned())
+                .or_else(|| (n == "EMPTY").then(String::new))
+        };
+        assert_eq!(
+            interpolate_with(
+                "${SET:-d}|${EMPTY:-d}|${EMPTY-d}|${UNSET-d}|$SET|${SET}|$$SET",
+                &vars
+            ),
+            "v|d||d|v|v|$SET"
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::docker::{engine_error, Engine};
 use crate::error::Error;
 use bollard::models::{
     ContainerCreateBody, EndpointSettings, HealthConfig, HealthStatusEnum, HostConfig, Mount,
-    MountType, NetworkCreateRequest, NetworkingConfig, VolumeCreateRequest,
+    MountType, NetworkCreateRequest, NetworkingConfig, PortBinding, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
     CreateContainerOptions, LogsOptions, RemoveContainerOptions, WaitContainerOptions,
@@ -34,6 +34,7 @@ pub(crate) async fn create_network(engine: &Engine, session: &Session) -> Result
 }
 
 /// What one container of a run looks like.
+#[derive(Default)]
 pub(crate) struct Spec<'a> {
     pub(crate) name: String,
     pub(crate) image: &'a str,
@@ -47,6 +48,11 @@ pub(crate) struct Spec<'a> {
     /// Named volumes, mounted from session volumes named `<prefix>-<name>`.
     pub(crate) volumes: &'a [NamedVolume],
     pub(crate) volume_prefix: &'a str,
+    /// A container port published on `127.0.0.1:<host port>` (the App Garden runner's primary
+    /// service; test containers publish nothing).
+    pub(crate) publish: Option<(u16, u16)>,
+    /// `host:address` entries (`host.docker.internal:host-gateway`).
+    pub(crate) extra_hosts: Vec<String>,
 }
 
 /// Create (not start) a container; its volumes are created first (labelled, recorded in
@@ -94,9 +100,20 @@ pub(crate) async fn create(
         working_dir: spec.working_dir,
         labels: Some(session.labels()),
         healthcheck: spec.healthcheck.map(health_config),
+        exposed_ports: spec.publish.map(|(port, _)| vec![format!("{port}/tcp")]),
         host_config: Some(HostConfig {
             network_mode: Some(network.clone()),
             mounts: (!mounts.is_empty()).then_some(mounts),
+            port_bindings: spec.publish.map(|(port, host)| {
+                HashMap::from([(
+                    format!("{port}/tcp"),
+                    Some(vec![PortBinding {
+                        host_ip: Some("127.0.0.1".to_owned()),
+                        host_port: Some(host.to_string()),
+                    }]),
+                )])
+            }),
+            extra_hosts: (!spec.extra_hosts.is_empty()).then_some(spec.extra_hosts),
             ..Default::default()
         }),
         networking_config: Some(NetworkingConfig {

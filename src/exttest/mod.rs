@@ -11,7 +11,7 @@
 //! * [`session`]: the run's id and labels, and [`teardown`].
 
 pub mod compose;
-mod containers;
+pub(crate) mod containers;
 pub mod detect;
 pub mod plan;
 pub mod run;

@@ -305,6 +305,7 @@ impl<'e> Runner<'e> {
                     healthcheck: dep.healthcheck.as_ref(),
                     volumes: &dep.volumes,
                     volume_prefix: &prefix,
+                    ..Spec::default()
                 },
                 &mut created.volumes,
             )
@@ -370,6 +371,7 @@ impl<'e> Runner<'e> {
                 healthcheck: None,
                 volumes: own.map_or(&empty, |s| &s.volumes),
                 volume_prefix: &prefix,
+                ..Spec::default()
             },
             &mut created.volumes,
         )

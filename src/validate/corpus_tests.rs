@@ -141,7 +141,13 @@ const GATE: Mapping = &[
 
 /// Extensions the reference passed where kz reports an error on purpose:
 /// (corpus root, extension, rule, why).
-const KNOWN_DIFFERENCES: &[(&str, &str, &str, &str)] = &[];
+const KNOWN_DIFFERENCES: &[(&str, &str, &str, &str)] = &[(
+    "kamiwaza-drew__uat-bot",
+    "apps/stress-tester",
+    "metadata/unknown-placeholder",
+    "env_defaults KAMIWAZA_URL is `{kamiwaza_origin}`, not one of the guide's four placeholders: \
+     deployed as the guide documents the platform, the variable holds that literal text",
+)];
 
 /// The corpus folder `$KZ_COMPAT_CORPUS` names (relative to the repository).
 fn shared() -> PathBuf {

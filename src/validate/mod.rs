@@ -6,6 +6,7 @@ mod compose;
 #[cfg(all(test, feature = "compat-tests"))]
 mod corpus_tests;
 mod gate;
+mod guide;
 mod imagefmt;
 mod metadata;
 mod rules;
@@ -145,6 +146,7 @@ pub fn validate(ws: &Workspace, chosen: &[&Extension], settings: &Settings) -> R
         let mut sink = Sink::new(ext, &ws.root);
         let manifest = metadata::check(&mut sink, settings);
         compose::check(&mut sink, manifest.as_ref());
+        guide::check(&mut sink, manifest.as_ref());
         let entry = manifest
             .as_ref()
             .and_then(|m| gate::Entry::from_manifest(ext, m));

@@ -37,6 +37,14 @@
 //!   * `registry/duplicate-name` is an error: two extensions publishing one name into the same
 //!     catalogue file make the registry merge replace one with the other.
 //!
+//! * The developer guide's pitfalls (`validate/guide`, none in the reference): errors only
+//!   where the guide says deployment breaks: `metadata/reserved-env` (the guide: "don't
+//!   override in env_defaults") and the two `*/unknown-placeholder` rules (a placeholder outside
+//!   the guide's four stays literal). The rest are heuristics and warnings: a reserved variable
+//!   replaced in compose (the guide's own compose examples pass it through with a default),
+//!   `localhost` URLs, `NEXT_PUBLIC_*` at run time, unescaped `$name` in a `command:`, ports
+//!   published beside a proxy or by a backend.
+//!
 //! The build-registry gate's own checks (required keys, tool image-or-compose, `risk_tier`, the
 //! service `template_type`) are all covered, with the same or a stricter predicate, by metadata
 //! rules; see `gate.rs`. Only the cross-extension checks have `registry/*` ids.
@@ -125,6 +133,16 @@ pub static RULES: &[Rule] = &[
     rule("registry/duplicate-name", E, "two extensions publish the same name into one catalogue file"),
     // the workspace
     rule("workspace/symlink", E, "an extension folder is a symbolic link"),
+    // the developer guide's deployment pitfalls (validate/guide)
+    rule("metadata/reserved-env", E, "env_defaults sets a variable the platform injects (KAMIWAZA_API_URL, OPENAI_BASE_URL, ...)"),
+    rule("metadata/unknown-placeholder", E, "an env_defaults value uses a {placeholder} the platform does not substitute"),
+    rule("compose/reserved-env", W, "a service's environment replaces a variable the platform injects"),
+    rule("compose/unknown-placeholder", E, "an environment value uses a {placeholder} the platform does not substitute"),
+    rule("compose/localhost-url", W, "an environment value reaches another service through localhost"),
+    rule("compose/next-public-runtime", W, "a NEXT_PUBLIC_* variable is set only at run time for an image that runs next build"),
+    rule("compose/unescaped-dollar", W, "a command uses $name unescaped, which Compose replaces before the program runs"),
+    rule("compose/proxy-ports", W, "another service publishes ports beside an nginx-style proxy"),
+    rule("compose/backend-port", W, "a backend service publishes its port directly beside the primary service"),
 ];
 
 /// Severity of a rule id; an unknown id is a programming error, reported as an error.
@@ -240,6 +258,47 @@ volumes:
 ";
         f.app("apps/compose", &manifest("compose", &[]));
         f.write("apps/compose/docker-compose.appgarden.yml", compose);
+        let env = [(
+            "env_defaults",
+            Some("{\"OPENAI_BASE_URL\": \"http://x\", \"U\": \"{lb_port}\"}"),
+        )];
+        f.app("apps/guide", &manifest("guide", &env));
+        let guide = "services:
+  proxy:
+    image: nginx:1.25
+    ports: ['80']
+    command: nginx -g 'daemon off;' -c $host
+    deploy: {resources: {limits: {cpus: '1'}}}
+  web:
+    image: kamiwazaai/web:1.0.0
+    ports: ['3000']
+    environment:
+      - KAMIWAZA_API_URL=http://x
+      - NEXT_PUBLIC_A=http://localhost:8000/{lb_port}
+    deploy: {resources: {limits: {cpus: '1'}}}
+  backend:
+    image: kamiwazaai/b:1.0.0
+    expose: ['8000']
+    deploy: {resources: {limits: {cpus: '1'}}}
+";
+        f.write("apps/guide/docker-compose.appgarden.yml", guide);
+        f.write(
+            "apps/guide/docker-compose.yml",
+            "services:\n  web:\n    build: ./web\n",
+        );
+        f.write("apps/guide/web/Dockerfile", "FROM node\nRUN next build\n");
+        let direct = "services:
+  frontend:
+    image: kamiwazaai/f:1.0.0
+    ports: ['3000']
+    deploy: {resources: {limits: {cpus: '1'}}}
+  backend:
+    image: kamiwazaai/b:1.0.0
+    ports: ['8000']
+    deploy: {resources: {limits: {cpus: '1'}}}
+";
+        f.app("apps/direct", &manifest("direct", &[]));
+        f.write("apps/direct/docker-compose.appgarden.yml", direct);
         let preview = [("preview_image", Some("\"https://info.kamiwaza.ai/p.png\""))];
         f.app("apps/dup-a", &manifest("dup", &preview));
         f.app("apps/dup-b", &manifest("dup", &preview));
@@ -271,6 +330,8 @@ volumes:
             include_str!("compose.rs"),
             include_str!("gate.rs"),
             include_str!("mod.rs"),
+            include_str!("guide/mod.rs"),
+            include_str!("guide/net.rs"),
         ];
         let id = regex::Regex::new(r#""((?:metadata|compose|registry|workspace)/[a-z-]+)""#)
             .expect("regex");

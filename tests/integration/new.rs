@@ -26,6 +26,23 @@ fn every_kind_validates_and_is_in_sync() {
         "{app}"
     );
     assert!(app.contains("- backend_data:/app/data"), "{app}");
+    // The guide's single entry point: only the frontend publishes a port; it answers /health
+    // and forwards /api/* to the backend by service name.
+    let (frontend, backend) = app.split_once("  backend:").expect("backend service");
+    assert!(
+        frontend.contains("ports:") && !backend.contains("ports:"),
+        "{app}"
+    );
+    assert!(backend.contains("expose:"), "{app}");
+    let server = ws.read("apps/document-processor/frontend/server.py");
+    assert!(
+        server.contains("\"/health\"") && server.contains("BACKEND_URL"),
+        "{server}"
+    );
+    assert!(
+        !server.contains("{{"),
+        "unrendered template text:\n{server}"
+    );
     let manifest: serde_json::Value =
         serde_json::from_str(&ws.read("apps/document-processor/kamiwaza.json")).expect("json");
     assert_eq!(manifest["name"], "document-processor");

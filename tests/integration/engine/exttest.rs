@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn block<F: std::future::Future>(f: F) -> F::Output {
+pub(crate) fn block<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -23,33 +23,33 @@ fn block<F: std::future::Future>(f: F) -> F::Output {
         .block_on(f)
 }
 
-fn docker() -> Docker {
+pub(crate) fn docker() -> Docker {
     let docker = Docker::connect_with_local_defaults().expect("docker client");
     block(docker.ping()).expect("these tests need the Docker engine (scripts/engine-setup.sh)");
     docker
 }
 
 /// A name unique to this test and process, usable as an image repository.
-fn unique(test: &str) -> String {
+pub(crate) fn unique(test: &str) -> String {
     format!("kzt-{test}-{}", std::process::id())
 }
 
 /// Images `kz test` builds for a test (each under a name unique to the test), removed when the
 /// test ends, even when it fails: the reference and the `latest` tag kz adds.
-struct Images {
+pub(crate) struct Images {
     docker: Docker,
     tags: Vec<String>,
 }
 
 impl Images {
-    fn new() -> Images {
+    pub(crate) fn new() -> Images {
         Images {
             docker: docker(),
             tags: Vec::new(),
         }
     }
 
-    fn track(&mut self, image: &str) {
+    pub(crate) fn track(&mut self, image: &str) {
         let repo = image.rsplit_once(':').map_or(image, |(r, _)| r);
         self.tags.push(image.to_owned());
         self.tags.push(format!("{repo}:latest"));
@@ -79,7 +79,7 @@ fn session_of(stderr: &str) -> String {
 }
 
 /// Containers, networks and volumes that carry `dev.kz.session=<session>` (and the managed label).
-fn leftovers(session: &str) -> Vec<String> {
+pub(crate) fn leftovers(session: &str) -> Vec<String> {
     let docker = docker();
     let filter = HashMap::from([(
         "label".to_owned(),
@@ -191,7 +191,7 @@ impl Drop for SessionGuard {
 }
 
 #[track_caller]
-fn assert_clean(run: &Run) -> String {
+pub(crate) fn assert_clean(run: &Run) -> String {
     let session = session_of(&run.stderr);
     let left = leftovers(&session);
     assert!(left.is_empty(), "left behind: {left:?}\n{}", run.stderr);
@@ -355,7 +355,7 @@ fn dependencies_run_on_the_test_network_under_their_service_names() {
     let mut images = Images::new();
     images.track(&image);
     let out = Command::new(KZ)
-        .args(["test", "notes"])
+        .args(["test", "notes", "--no-health"])
         .current_dir(ws.path("."))
         .env("KZ_COLOR", "never")
         .env("KZ_HOST_ONLY", "leaked")
@@ -399,7 +399,7 @@ fn python_does_not_hide_node_tests_and_a_missing_runner_is_a_clear_failure() {
     );
     let mut images = Images::new();
     images.track(&image);
-    let run = ws.kz(&["test", "mixed", "--json"]);
+    let run = ws.kz(&["test", "mixed", "--json", "--no-health"]);
     run.code(1)
         .stderr_has("Passed apps/mixed/web pytest")
         .stderr_has(&format!("image {image} has no `npm`"));
@@ -434,7 +434,7 @@ fn sigint_during_a_run_tears_everything_down_and_exits_130() {
     let mut images = Images::new();
     images.track(&image);
     let mut child = Command::new(KZ)
-        .args(["test", "notes"])
+        .args(["test", "notes", "--no-health"])
         .current_dir(ws.path("."))
         .env("KZ_COLOR", "never")
         .stdout(Stdio::null())
@@ -519,7 +519,7 @@ fn a_dependency_that_exits_fails_the_suite_with_its_output() {
     ws.write("apps/notes/docker-compose.yml", compose);
     let mut images = Images::new();
     images.track(&image);
-    let run = ws.kz(&["test", "notes"]);
+    let run = ws.kz(&["test", "notes", "--no-health"]);
     run.code(1)
         .stderr_has("FAILED apps/notes/backend pytest")
         .stderr_has("dependency `kv` exited with code 3")

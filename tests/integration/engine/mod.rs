@@ -5,7 +5,8 @@
 pub(crate) mod build;
 mod changed_ci;
 mod ci_pipeline;
-mod exttest;
+pub(crate) mod exttest;
+mod health;
 mod oci;
 mod package_images;
 mod package_libs;
