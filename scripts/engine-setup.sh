@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes a Docker engine and the local base images kz's tests need, on a fresh Debian machine.
 #
-#  * installs docker.io, docker-registry, busybox-static and debootstrap when missing (apt-get);
+#  * installs docker.io, docker-registry, busybox-static, debootstrap, docker-compose and
+#    python3-yaml when missing (apt-get);
 #  * starts dockerd (data under target/kz-ci/docker) when no engine answers, and waits for it;
 #  * builds the base images the examples and scaffolds use, since nothing can be pulled here:
 #      busybox:latest        FROM scratch + Debian's busybox-static (with httpd)
@@ -31,6 +32,10 @@ command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
 command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx httpd || missing+=(busybox-static)
 command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+# issue 15: the real-world sync-compose outputs are checked with Debian's docker-compose
+# (`config -q`, no engine needed) and PyYAML (python3-yaml, a docker-compose dependency).
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+python3 -c 'import yaml' >/dev/null 2>&1 || missing+=(python3-yaml)
 if [ ${#missing[@]} -gt 0 ]; then
     say "installing ${missing[*]}"
     $SUDO apt-get update -qq

@@ -8,6 +8,10 @@ use std::path::{Path, PathBuf};
 /// Largest manifest or compose file kz reads.
 pub const MAX_TEXT_FILE: u64 = 4 * 1024 * 1024;
 
+/// Largest file kz generated itself that it reads back (docker-compose.appgarden.yml): the
+/// reference expands YAML aliases, so a 50 KB compose file can give a file of several MB.
+pub const MAX_GENERATED_FILE: u64 = 64 * 1024 * 1024;
+
 /// Read a text file of at most `limit` bytes, as UTF-8 (a leading BOM is dropped). The file is
 /// opened through the one file-opening policy (`util::open`): regular files only, inside the
 /// workspace.

@@ -11,6 +11,9 @@ use crate::workspace::Extension;
 use crate::yaml;
 use std::path::PathBuf;
 
+/// An App Garden file more than this many times its input gets a warning.
+const GROWTH_WARNING: usize = 10;
+
 /// The state of one extension's App Garden file.
 #[derive(Debug)]
 pub enum Plan {
@@ -82,7 +85,7 @@ pub fn plan(ext: &Extension, settings: &Settings) -> Result<Plan> {
         None => None,
     };
     let text = fsx::read_text(&dev_path, fsx::MAX_TEXT_FILE)?;
-    let doc = yaml::load(&text, &yaml::LoadLimits::default())
+    let doc = yaml::load_compose(&text, &yaml::LoadLimits::default())
         .map_err(|source| Error::Yaml {
             path: dev_path.clone(),
             source,
@@ -94,17 +97,30 @@ pub fn plan(ext: &Extension, settings: &Settings) -> Result<Plan> {
         extension_path: &ext.path,
         version,
     };
-    let synced =
+    let mut synced =
         compose::transform(&doc, &ctx).map_err(|e| Error::invalid(&dev_path, e.to_string()))?;
+    let rendered = compose::render(&synced.doc);
+    if rendered.len() > GROWTH_WARNING * text.len().max(1) {
+        synced.notes.push(Note {
+            level: compose::NoteLevel::Warning,
+            service: None,
+            line: None,
+            message: format!(
+                "the App Garden file is {} bytes, more than {GROWTH_WARNING}x docker-compose.yml ({} bytes): YAML aliases are expanded; consider fewer or smaller shared blocks",
+                rendered.len(),
+                text.len()
+            ),
+        });
+    }
     let target = ext.file(APPGARDEN_FILE);
     let existing = if target.is_file() {
-        Some(fsx::read_text(&target, fsx::MAX_TEXT_FILE)?)
+        Some(fsx::read_text(&target, fsx::MAX_GENERATED_FILE)?)
     } else {
         None
     };
     Ok(Plan::Ready(Box::new(Planned {
         target,
-        rendered: compose::render(&synced.doc),
+        rendered,
         existing,
         notes: synced.notes,
         no_version: manifest.is_none(),

@@ -5,11 +5,14 @@
 
 mod map;
 mod mounts;
+mod names;
 mod service;
 
 use crate::settings::Settings;
 use crate::yaml::{self, DumpOptions, Node, Value};
 use std::path::Path;
+
+pub(crate) use mounts::is_docker_socket;
 
 pub const DEV_FILE: &str = "docker-compose.yml";
 pub const APPGARDEN_FILE: &str = "docker-compose.appgarden.yml";
@@ -67,17 +70,21 @@ pub fn transform(dev: &Node, ctx: &SyncContext<'_>) -> Result<Synced, TransformE
         });
     };
     let contexts = service::build_contexts(top, ctx.extension_path);
+    let mut plan = names::plan(top, ctx, &contexts);
+    let file_sourced = service::drop_file_sourced(top, &mut notes);
     let mut new_volumes: Vec<String> = Vec::new();
     if let Some(services) = map::get_mut(top, "services") {
         let services_line = services.mark.line;
         match &mut services.value {
             Value::Map(entries) => {
-                for (key, svc) in entries.iter_mut() {
+                for (index, (key, svc)) in entries.iter_mut().enumerate() {
                     let name = key.py_str().unwrap_or_default();
                     let mut step = service::Step {
                         ctx,
                         name: &name,
-                        contexts: &contexts,
+                        index,
+                        plan: &mut plan,
+                        file_sourced: &file_sourced,
                         notes: &mut notes,
                     };
                     new_volumes.extend(step.run(svc));
@@ -127,8 +134,10 @@ fn rebuild_top_volumes(top: &mut Vec<(Node, Node)>, added: &[String]) {
         map::set(top, "volumes", Node::new(Value::Map(Vec::new())));
     }
     if let Some(Value::Map(entries)) = map::get_mut(top, "volumes").map(|v| &mut v.value) {
+        let mut present: std::collections::HashSet<String> =
+            entries.iter().filter_map(|(k, _)| k.py_str()).collect();
         for name in added {
-            if map::get(entries, name).is_none() {
+            if present.insert(name.clone()) {
                 entries.push((Node::str(name.clone()), Node::new(Value::Null)));
             }
         }
@@ -148,3 +157,7 @@ pub fn render(doc: &Node) -> String {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_mounts;
+#[cfg(test)]
+mod tests_props;

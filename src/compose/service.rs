@@ -3,7 +3,8 @@
 //! the service, as Python dict assignment does.
 
 use super::map;
-use super::mounts::{self, BuildContexts, MountDecision};
+use super::mounts::{self, BuildContexts};
+use super::names::{MountDecision, MountPlan};
 use super::{Note, NoteLevel, SyncContext};
 use crate::imageref::{self, ImageRef};
 use crate::yaml::{Node, Value};
@@ -15,8 +16,53 @@ const GATEWAY: &str = "host-gateway";
 pub(crate) struct Step<'a, 'n> {
     pub(crate) ctx: &'a SyncContext<'a>,
     pub(crate) name: &'a str,
-    pub(crate) contexts: &'a BuildContexts,
+    /// The service's position in `services`, the key of its mount decisions.
+    pub(crate) index: usize,
+    pub(crate) plan: &'n mut MountPlan,
+    /// Top-level secrets and configs with `file:` sources, which App Garden will not have.
+    pub(crate) file_sourced: &'a FileSourced,
     pub(crate) notes: &'n mut Vec<Note>,
+}
+
+/// Names of the top-level secrets and configs whose source is a host `file:`.
+#[derive(Debug, Default)]
+pub(crate) struct FileSourced {
+    pub(crate) secrets: std::collections::HashSet<String>,
+    pub(crate) configs: std::collections::HashSet<String>,
+}
+
+/// Drop the top-level secrets and configs with `file:` sources; returns their names and notes
+/// each one.
+pub(crate) fn drop_file_sourced(top: &mut Vec<(Node, Node)>, notes: &mut Vec<Note>) -> FileSourced {
+    let mut out = FileSourced::default();
+    for key in ["secrets", "configs"] {
+        let Some(Value::Map(entries)) = map::get_mut(top, key).map(|n| &mut n.value) else {
+            continue;
+        };
+        let names = if key == "secrets" {
+            &mut out.secrets
+        } else {
+            &mut out.configs
+        };
+        entries.retain(|(name, def)| {
+            if def.get("file").is_none() {
+                return true;
+            }
+            let name = name.py_str().unwrap_or_default();
+            notes.push(Note {
+                level: NoteLevel::Warning,
+                service: None,
+                line: Some(def.mark.line).filter(|l| *l > 0),
+                message: format!("dropped top-level {key} entry `{name}`: its `file:` source does not ship with the extension"),
+            });
+            names.insert(name);
+            false
+        });
+        if entries.is_empty() {
+            map::remove(top, key);
+        }
+    }
+    out
 }
 
 /// Build contexts of every service, resolved against the extension folder.
@@ -63,6 +109,7 @@ impl Step<'_, '_> {
             );
             return Vec::new();
         };
+        self.host_only(m);
         self.command(m);
         self.ports(m);
         let volumes = self.volumes(m);
@@ -71,6 +118,60 @@ impl Step<'_, '_> {
         self.extra_hosts(m);
         self.limits(m, line);
         volumes
+    }
+
+    /// `container_name`, `env_file` and references to file-sourced secrets and configs: what
+    /// App Garden will not have (a fixed container name blocks a second deployment on the same
+    /// host; the env file and secret files do not ship). Dropped with a warning each.
+    fn host_only(&mut self, m: &mut Vec<(Node, Node)>) {
+        if let Some(node) = map::remove(m, "container_name") {
+            let shown = node.py_str().unwrap_or_default();
+            self.note(
+                NoteLevel::Warning,
+                node.mark.line,
+                format!("dropped `container_name: {shown}`: a fixed name blocks a second deployment on the same host"),
+            );
+        }
+        if let Some(node) = map::remove(m, "env_file") {
+            self.note(
+                NoteLevel::Warning,
+                node.mark.line,
+                "dropped `env_file`: the file does not ship with the extension; set the variables under `environment`"
+                    .into(),
+            );
+        }
+        for (key, dropped) in [
+            ("secrets", &self.file_sourced.secrets),
+            ("configs", &self.file_sourced.configs),
+        ] {
+            let Some(Value::Seq(items)) = map::get_mut(m, key).map(|n| &mut n.value) else {
+                continue;
+            };
+            let mut removed = Vec::new();
+            items.retain(|item| {
+                let name = item
+                    .as_str()
+                    .or_else(|| item.get("source").and_then(Node::as_str));
+                match name {
+                    Some(n) if dropped.contains(n) => {
+                        removed.push((n.to_owned(), item.mark.line));
+                        false
+                    }
+                    _ => true,
+                }
+            });
+            let empty = items.is_empty();
+            for (name, line) in removed {
+                self.note(
+                    NoteLevel::Warning,
+                    line,
+                    format!("dropped {key} entry `{name}`: its `file:` source does not ship with the extension"),
+                );
+            }
+            if empty {
+                map::remove(m, key);
+            }
+        }
     }
 
     /// A multi-line `sh -c` / `bash -c` string becomes an exec list with `$VAR` escaped to
@@ -138,9 +239,9 @@ impl Step<'_, '_> {
             return declared;
         };
         let mut kept = Vec::with_capacity(items.len());
-        for mut item in items.drain(..) {
+        for (i, mut item) in items.drain(..).enumerate() {
             let line = item.mark.line;
-            match mounts::decide(&item, self.name, self.ctx, self.contexts) {
+            match self.plan.take(self.index, i) {
                 MountDecision::Keep => kept.push(item),
                 MountDecision::Drop { mount, reason } => {
                     self.note(

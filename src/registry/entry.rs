@@ -114,7 +114,7 @@ fn compose_text(
 ) -> Result<Option<(String, PathBuf)>> {
     let appgarden = ext.file(APPGARDEN_FILE);
     if appgarden.is_file() {
-        let text = fsx::read_text(&appgarden, fsx::MAX_TEXT_FILE)?;
+        let text = fsx::read_text(&appgarden, fsx::MAX_GENERATED_FILE)?;
         return Ok(Some((text, appgarden)));
     }
     if ext.kind != Kind::Tool {

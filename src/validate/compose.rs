@@ -27,12 +27,13 @@ const HOST: &str = "host.docker.internal";
 /// Run the compose rules. `manifest` is the extension's kamiwaza.json, when it parsed.
 pub(crate) fn check(sink: &mut Sink<'_>, manifest: Option<&Manifest>) {
     let ext = sink.extension;
+    deploy::dev_file_socket(sink);
     let path = ext.file(APPGARDEN_FILE);
     if !path.is_file() {
         missing_file(sink, manifest);
         return;
     }
-    let text = match fsx::read_text(&path, fsx::MAX_TEXT_FILE) {
+    let text = match fsx::read_text(&path, fsx::MAX_GENERATED_FILE) {
         Ok(text) => text,
         Err(e) => {
             let (line, message) = read_problem(APPGARDEN_FILE, &e);
@@ -40,7 +41,7 @@ pub(crate) fn check(sink: &mut Sink<'_>, manifest: Option<&Manifest>) {
             return;
         }
     };
-    let doc = match yaml::load(&text, &LoadLimits::default()) {
+    let doc = match yaml::load_compose(&text, &LoadLimits::default()) {
         Ok(doc) => doc,
         Err(e) => {
             let (line, message) = yaml_problem(&e);
@@ -153,6 +154,7 @@ impl Doc<'_, '_> {
         if let Some((key, volumes)) = entry(doc, "volumes") {
             self.top_volumes(key, volumes);
         }
+        self.file_sources(doc);
     }
 
     fn services(&mut self, key: &Node, services: &Node) {
@@ -197,6 +199,7 @@ impl Doc<'_, '_> {
         self.extra_hosts(s);
         self.limits(s);
         self.image(s);
+        self.host_only(s);
     }
 
     /// The items of the list field `key` of a service; another shape is `compose/field-type`.
@@ -566,5 +569,6 @@ fn raw_scalar(text: &str, mark: Mark) -> Option<&str> {
     Some(&rest[..end]).filter(|s| !s.is_empty())
 }
 
+mod deploy;
 #[cfg(test)]
 mod tests;

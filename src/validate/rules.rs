@@ -128,6 +128,10 @@ pub static RULES: &[Rule] = &[
     rule("compose/image-format", E, "a service's image is missing, not a string or not a valid reference"),
     rule("compose/image-variable", W, "a service's image uses a variable, so it cannot be checked"),
     rule("compose/volume-host-path", E, "a top-level volume's driver_opts point at a host path"),
+    rule("compose/container-name", E, "a service sets container_name, which blocks a second deployment on one host"),
+    rule("compose/env-file", E, "a service reads an env_file, which does not ship with the extension"),
+    rule("compose/file-source", E, "a top-level secret or config reads a host file, which does not ship"),
+    rule("compose/docker-socket", E, "a service mounts the Docker socket (App Garden or docker-compose.yml)"),
     // the catalogue, across extensions
     rule("registry/duplicate-preview", E, "two extensions use the same preview image (or file name)"),
     rule("registry/duplicate-name", E, "two extensions publish the same name into one catalogue file"),
@@ -247,14 +251,19 @@ mod tests {
     image: ${IMAGE}
     build: .
     ports: ['80:80']
-    volumes: ['./x:/x']
+    volumes: ['./x:/x', '/var/run/docker.sock:/var/run/docker.sock']
     environment: ['URL=https://host.docker.internal']
+    container_name: s
+    env_file: .env
   t:
     image: Bad/X
     ports: '80'
 volumes:
   v:
     driver_opts: {device: /host/path}
+secrets:
+  pw:
+    file: ./pw.txt
 ";
         f.app("apps/compose", &manifest("compose", &[]));
         f.write("apps/compose/docker-compose.appgarden.yml", compose);

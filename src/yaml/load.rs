@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use yaml_rust2::parser::{Event, Parser, Tag};
 use yaml_rust2::scanner::{Marker, ScanError, Scanner, TScalarStyle, Token, TokenType};
 
-use super::resolve::{resolve_plain, Implicit};
+use super::resolve::{resolve_plain, resolve_plain_as, Implicit, Scalars};
 use super::{Mark, Node, Value, YamlError};
 
 /// Bounds that keep hostile input (alias bombs, deep nesting) from exhausting memory or stack.
@@ -64,12 +64,27 @@ const CORE_TAG_PREFIX: &str = "tag:yaml.org,2002:";
 /// Load a single-document YAML text. `Ok(None)` when PyYAML's `safe_load` returns `None`: the
 /// stream holds no document (empty file, only comments), or the document is null (`---`, `~`).
 pub fn load(text: &str, limits: &LoadLimits) -> Result<Option<Node>, YamlError> {
+    load_as(text, limits, Scalars::Yaml11)
+}
+
+/// `load` for a compose file: plain scalars resolve as Docker Compose (go-yaml v3) reads them
+/// where it differs from YAML 1.1 (see `Scalars::Compose`).
+pub fn load_compose(text: &str, limits: &LoadLimits) -> Result<Option<Node>, YamlError> {
+    load_as(text, limits, Scalars::Compose)
+}
+
+/// `load` with an explicit scalar-resolution mode.
+pub fn load_as(
+    text: &str,
+    limits: &LoadLimits,
+    scalars: Scalars,
+) -> Result<Option<Node>, YamlError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     check_characters(text)?;
     let mut text = Cow::Borrowed(text);
     let mut attempts = 0;
     loop {
-        let error = match load_text(&text, limits) {
+        let error = match load_text(&text, limits, scalars) {
             Err(YamlError::Syntax { message, line, col }) => (message, Mark { line, col }),
             result => return result,
         };
@@ -91,7 +106,7 @@ pub fn load(text: &str, limits: &LoadLimits) -> Result<Option<Node>, YamlError> 
 }
 
 /// `load` of a text with no BOM and no forbidden character.
-fn load_text(text: &str, limits: &LoadLimits) -> Result<Option<Node>, YamlError> {
+fn load_text(text: &str, limits: &LoadLimits, scalars: Scalars) -> Result<Option<Node>, YamlError> {
     let mut source = Source::new(text);
     let mut parser = Parser::new_from_str(text);
     let mut events = Events {
@@ -108,6 +123,7 @@ fn load_text(text: &str, limits: &LoadLimits) -> Result<Option<Node>, YamlError>
         _ => return Err(unexpected(marker)),
     }
     let mut builder = Builder::new(&mut source, limits, text.contains('\t'));
+    builder.scalars = scalars;
     let root = builder.build(&mut events)?;
     let Builder {
         tab_spans,
@@ -624,12 +640,17 @@ impl TagKind {
 }
 
 /// The value of a scalar, and whether it is the merge key `<<`.
-fn scalar_value(text: String, style: TScalarStyle, tag: TagKind) -> (Value, bool) {
+fn scalar_value(
+    text: String,
+    style: TScalarStyle,
+    tag: TagKind,
+    scalars: Scalars,
+) -> (Value, bool) {
     let converted = match tag {
         TagKind::Str => Some(Value::Str(text.clone())),
         TagKind::Null => Some(Value::Null),
         TagKind::Merge => return (Value::Str(text), true),
-        TagKind::NonSpecific => return resolved_plain(text),
+        TagKind::NonSpecific => return resolved_plain(text, scalars),
         TagKind::Int => tagged_int(&text).map(Value::Int),
         TagKind::Float => tagged_float(&text).map(Value::Float),
         TagKind::Bool => tagged_bool(&text).map(Value::Bool),
@@ -637,14 +658,14 @@ fn scalar_value(text: String, style: TScalarStyle, tag: TagKind) -> (Value, bool
     };
     match converted {
         Some(value) => (value, false),
-        None if style == TScalarStyle::Plain => resolved_plain(text),
+        None if style == TScalarStyle::Plain => resolved_plain(text, scalars),
         None => (Value::Str(text), false),
     }
 }
 
 /// A plain scalar under YAML 1.1 implicit resolution.
-fn resolved_plain(text: String) -> (Value, bool) {
-    let value = match resolve_plain(&text) {
+fn resolved_plain(text: String, scalars: Scalars) -> (Value, bool) {
+    let value = match resolve_plain_as(&text, scalars) {
         Implicit::Null => Value::Null,
         Implicit::Bool(b) => Value::Bool(b),
         Implicit::Int(i) => Value::Int(i),
@@ -769,6 +790,8 @@ struct Builder<'a, 't> {
     construct_error: Option<YamlError>,
     /// An alias stood for a node that contains it (see `RECURSIVE`).
     recursive: bool,
+    /// How plain scalars resolve.
+    scalars: Scalars,
 }
 
 impl<'a, 't> Builder<'a, 't> {
@@ -782,6 +805,7 @@ impl<'a, 't> Builder<'a, 't> {
             anchors: HashMap::new(),
             anchored: 0,
             tab_spans,
+            scalars: Scalars::Yaml11,
             open_block: None,
             construct_error: None,
             recursive: false,
@@ -905,7 +929,7 @@ impl<'a, 't> Builder<'a, 't> {
             node_mark = self.source.properties_start(node_mark);
         }
         let empty = text.is_empty() && style == TScalarStyle::Plain && tag.is_none();
-        let (value, merge_key) = scalar_value(text, style, TagKind::of(tag));
+        let (value, merge_key) = scalar_value(text, style, TagKind::of(tag), self.scalars);
         let node = Node {
             value,
             mark: node_mark,

@@ -1,5 +1,6 @@
 //! YAML documents as PyYAML sees them: a loader that keeps line numbers and resolves plain
-//! scalars with YAML 1.1 rules (`load`), and an emitter that writes what PyYAML's `SafeDumper`
+//! scalars with YAML 1.1 rules (`load`; `load_compose` reads compose files as Docker Compose's
+//! go-yaml v3 does where the two differ, see `Scalars`), and an emitter that writes what PyYAML's `SafeDumper`
 //! writes, byte for byte (`dump`). The reference tools are Python; their output is the contract.
 
 mod emit;
@@ -7,9 +8,9 @@ mod load;
 mod resolve;
 
 pub use emit::{dump, DumpOptions};
-pub use load::{load, LoadLimits};
+pub use load::{load, load_as, load_compose, LoadLimits};
 pub(crate) use resolve::python_repr;
-pub use resolve::{resolve_plain, Implicit};
+pub use resolve::{resolve_plain, resolve_plain_as, Implicit, Scalars};
 
 /// Where a node starts in its source file (1-based line and column).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

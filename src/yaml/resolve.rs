@@ -40,6 +40,47 @@ static TIMESTAMP: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static regex")
 });
 
+/// Which reader's rules plain scalars follow.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Scalars {
+    /// PyYAML's YAML 1.1 resolver: manifests, the reference's own files, App Garden files.
+    #[default]
+    Yaml11,
+    /// Docker Compose (compose-go on go-yaml v3) for compose files, where it differs from
+    /// YAML 1.1: `yes`/`no`/`on`/`off` (any case) stay strings, base-60 `53:53` / `1:30.5` stay
+    /// strings, `0o17` is an octal integer. Everything else (`true`, `0755` octal, `0x1F`,
+    /// `1_000`, null, floats) resolves as YAML 1.1 does. See docs/compat.md for the go-yaml
+    /// source of each case.
+    Compose,
+}
+
+/// `resolve_plain` under the rules of `scalars`.
+pub fn resolve_plain_as(s: &str, scalars: Scalars) -> Implicit {
+    if scalars == Scalars::Yaml11 {
+        return resolve_plain(s);
+    }
+    let yaml11 = resolve_plain(s);
+    match yaml11 {
+        // go-yaml v3 resolve.go: only true/True/TRUE and false/False/FALSE are booleans.
+        Implicit::Bool(_)
+            if !matches!(s, "true" | "True" | "TRUE" | "false" | "False" | "FALSE") =>
+        {
+            Implicit::Str
+        }
+        // go-yaml v3 has no base-60 numbers: strconv.ParseInt/ParseFloat refuse the `:`.
+        Implicit::Int(_) | Implicit::Float(_) if s.contains(':') => Implicit::Str,
+        Implicit::Str => {
+            let (sign, digits) = split_sign(s);
+            match digits.strip_prefix("0o") {
+                Some(oct) if !oct.is_empty() => i128::from_str_radix(&oct.replace('_', ""), 8)
+                    .map_or(Implicit::Str, |v| Implicit::Int(sign * v)),
+                _ => Implicit::Str,
+            }
+        }
+        other => other,
+    }
+}
+
 /// Resolve a plain (unquoted) scalar the way PyYAML's SafeLoader does. Resolvers are tried in
 /// PyYAML's registration order, keyed on the first character.
 pub fn resolve_plain(s: &str) -> Implicit {
@@ -254,6 +295,25 @@ mod tests {
         assert_eq!(resolve_plain("2024-01-02"), Implicit::Timestamp);
         assert_eq!(resolve_plain("="), Implicit::ValueKey);
         assert_eq!(resolve_plain("512M"), Implicit::Str);
+    }
+
+    #[test]
+    fn compose_types() {
+        let c = |s| resolve_plain_as(s, Scalars::Compose);
+        assert_eq!(c("yes"), Implicit::Str);
+        assert_eq!(c("Off"), Implicit::Str);
+        assert_eq!(c("true"), Implicit::Bool(true));
+        assert_eq!(c("FALSE"), Implicit::Bool(false));
+        assert_eq!(c("53:53"), Implicit::Str);
+        assert_eq!(c("1:30.5"), Implicit::Str);
+        assert_eq!(c("0755"), Implicit::Int(493));
+        assert_eq!(c("0o17"), Implicit::Int(15));
+        assert_eq!(c("-0o17"), Implicit::Int(-15));
+        assert_eq!(c("0o"), Implicit::Str);
+        assert_eq!(c("0x1F"), Implicit::Int(31));
+        assert_eq!(c("~"), Implicit::Null);
+        assert_eq!(c("3.8"), Implicit::Float(3.8));
+        assert_eq!(resolve_plain("0o17"), Implicit::Str);
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod json_shapes;
 mod kamiwaza;
 mod new;
 mod package;
+mod realworld;
 mod registry;
 mod security;
 mod serve;

@@ -153,3 +153,37 @@ fn running_inside_an_extension_targets_only_it() {
     assert!(ws.exists("apps/demo/docker-compose.appgarden.yml"));
     assert!(!ws.exists("apps/other/docker-compose.appgarden.yml"));
 }
+
+/// Issue 15, class 9: aliases expand into an App Garden file over the 4 MiB limit for files
+/// users write; kz must still read its own output back (second sync, --check, validate), and
+/// it warns about the growth.
+#[test]
+fn a_large_generated_file_can_be_read_back() {
+    let mut compose = String::from("x-env: &env\n");
+    for i in 0..2000 {
+        compose.push_str(&format!(
+            "  VARIABLE_NUMBER_{i}: value-{i}-abcdefghijklmnopqrstuvwxyz\n"
+        ));
+    }
+    compose.push_str("services:\n");
+    for s in 0..60 {
+        compose.push_str(&format!(
+            "  s{s}:\n    image: busybox\n    environment: *env\n"
+        ));
+    }
+    let ws = demo(&compose);
+    ws.kz(&["sync-compose"])
+        .code(0)
+        .stderr_has("more than 10x docker-compose.yml");
+    let out = ws.read("apps/demo/docker-compose.appgarden.yml");
+    assert!(out.len() > 4 * 1024 * 1024, "{} bytes", out.len());
+    ws.kz(&["sync-compose"]).code(0);
+    ws.kz(&["sync-compose", "--check"]).code(0);
+    let v = ws.kz(&["validate"]);
+    assert!(
+        !v.stdout.contains("compose/unreadable") && !v.stderr.contains("compose/unreadable"),
+        "{}{}",
+        v.stdout,
+        v.stderr
+    );
+}

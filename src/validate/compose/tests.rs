@@ -362,6 +362,7 @@ fn lines_of_findings() {
         got,
         [
             ("compose/resource-limits", Some(2)),
+            ("compose/container-name", Some(4)),
             ("compose/host-port", Some(6)),
             ("compose/host-port", Some(7)),
             ("compose/bind-mount", Some(10)),
@@ -373,7 +374,7 @@ fn lines_of_findings() {
         "{}",
         dump(&report, "services/service-edge")
     );
-    let first = &report.findings[1];
+    let first = &report.findings[2];
     assert_eq!(
         first.file,
         "services/service-edge/docker-compose.appgarden.yml"
@@ -434,4 +435,39 @@ fn helpers() {
     assert_eq!(bind_source("c:/x"), None, "a named volume `c`");
     assert_eq!(bind_source("$HOME/x:/x").as_deref(), Some("$HOME/x"));
     assert_eq!(bind_source("/data"), None);
+}
+
+/// Issue 15, class 8 and the Docker socket (class 6): what App Garden will not have.
+#[test]
+fn things_app_garden_does_not_have() {
+    assert_eq!(
+        service_rules("    container_name: web\n"),
+        ["compose/container-name"]
+    );
+    assert_eq!(service_rules("    env_file: .env\n"), ["compose/env-file"]);
+    assert_eq!(
+        service_rules(&one_item(
+            "volumes",
+            "/var/run/docker.sock:/var/run/docker.sock"
+        )),
+        ["compose/bind-mount", "compose/docker-socket"]
+    );
+    assert_eq!(
+        rules_for(&format!(
+            "{BASE}secrets:\n  pw:\n    file: ./pw.txt\n  env:\n    environment: PW\nconfigs:\n  c:\n    file: ./c.yml\n"
+        )),
+        ["compose/file-source", "compose/file-source"]
+    );
+    // The socket in docker-compose.yml is an error too: sync drops the mount.
+    let f = Fixture::new();
+    f.write("apps/app-x/kamiwaza.json", &manifest("app-x", &[]));
+    f.write("apps/app-x/docker-compose.appgarden.yml", BASE);
+    f.write(
+        "apps/app-x/docker-compose.yml",
+        "services:\n  s:\n    image: x\n    volumes:\n    - /var/run/docker.sock:/var/run/docker.sock:ro\n",
+    );
+    assert_eq!(
+        rules_of(&f.report(), "apps/app-x", "compose/"),
+        ["compose/docker-socket"]
+    );
 }

@@ -4,6 +4,7 @@
 
 mod corpus;
 mod fixtures;
+mod realworld_tools;
 mod registry;
 mod schema;
 mod validate;
