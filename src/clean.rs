@@ -96,6 +96,10 @@ pub fn plan(root: &Path, scope: Scope) -> Vec<Target> {
 /// Matching entries below `dir`, not descending into matches, `.git`, or symlinks.
 fn walk(dir: &Path, wanted: impl Fn(&str, bool) -> bool) -> Vec<PathBuf> {
     let mut out = Vec::new();
+    // A kind folder that is itself a symlink (apps/ -> elsewhere) is not entered either.
+    if std::fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink()) {
+        return out;
+    }
     let mut it = WalkDir::new(dir)
         .min_depth(1)
         .sort_by_file_name()

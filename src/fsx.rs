@@ -2,7 +2,7 @@
 //! (temp file in the same folder, then rename), so no file is ever left half-written.
 
 use crate::error::{Error, Result};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Largest manifest or compose file kz reads.
@@ -12,19 +12,11 @@ pub const MAX_TEXT_FILE: u64 = 4 * 1024 * 1024;
 /// reference expands YAML aliases, so a 50 KB compose file can give a file of several MB.
 pub const MAX_GENERATED_FILE: u64 = 64 * 1024 * 1024;
 
-/// Read a text file of at most `limit` bytes, as UTF-8 (a leading BOM is dropped).
+/// Read a text file of at most `limit` bytes, as UTF-8 (a leading BOM is dropped). The file is
+/// opened through the one file-opening policy (`util::open`): regular files only, inside the
+/// workspace.
 pub fn read_text(path: &Path, limit: u64) -> Result<String> {
-    let file = std::fs::File::open(path).map_err(|e| Error::read(path, e))?;
-    let mut bytes = Vec::new();
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::read(path, e))?;
-    if bytes.len() as u64 > limit {
-        return Err(Error::TooLarge {
-            path: path.to_owned(),
-            limit,
-        });
-    }
+    let bytes = crate::util::open::read_regular(path, limit)?;
     match String::from_utf8(bytes) {
         Ok(mut s) => {
             if s.starts_with('\u{feff}') {
@@ -46,7 +38,7 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String> {
 /// Write `contents` to `path` atomically. Returns `false` (and writes nothing) when the file
 /// already holds exactly these bytes, so unchanged files keep their mtime.
 pub fn write_if_changed(path: &Path, contents: &[u8]) -> Result<bool> {
-    if let Ok(existing) = std::fs::read(path) {
+    if let Ok(existing) = crate::util::open::read_regular(path, contents.len() as u64) {
         if existing == contents {
             return Ok(false);
         }
@@ -73,8 +65,10 @@ fn write_via_temp(path: &Path, contents: &[u8], private: bool) -> Result<()> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
+    // Temp files left by a kz that was killed are swept; those of a running kz are not.
+    crate::util::tempfiles::sweep(dir, "tmp");
     let mut tmp = tempfile::Builder::new()
-        .prefix(".kz-tmp-")
+        .prefix(&crate::util::tempfiles::prefix("tmp"))
         .tempfile_in(dir)
         .map_err(|e| Error::write(path, e))?;
     tmp.write_all(contents).map_err(|e| Error::write(path, e))?;

@@ -33,6 +33,7 @@ pub mod serve;
 pub mod settings;
 pub mod synapse;
 pub mod sync;
+pub mod util;
 pub mod validate;
 pub mod workspace;
 pub mod yaml;

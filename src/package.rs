@@ -30,42 +30,10 @@ pub struct Packed {
     pub skipped: Vec<Skipped>,
 }
 
-/// Why a file must not be packed, if it must not.
+/// Why a file must not be packed, if it must not: the one secret-file policy
+/// (`util::secret_files`), an allowlist by kind.
 pub fn secret_reason(rel: &str, path: &Path) -> Option<&'static str> {
-    let name = rel.rsplit('/').next().unwrap_or(rel);
-    if rel.split('/').any(|part| part == ".certs") {
-        return Some("inside .certs/");
-    }
-    let is_template = [".example", ".template", ".sample"]
-        .iter()
-        .any(|s| name.ends_with(s));
-    if (name == ".env" || name.starts_with(".env.")) && !is_template {
-        return Some("an .env file");
-    }
-    let lower = name.to_ascii_lowercase();
-    let key_names = [".key", ".p12", ".pfx", ".jks", ".keystore"];
-    if key_names.iter().any(|s| lower.ends_with(s))
-        || lower.starts_with("id_rsa")
-        || lower.starts_with("id_ed25519")
-    {
-        return Some("a private key file");
-    }
-    if holds_private_key(path) {
-        return Some("holds a private key");
-    }
-    None
-}
-
-/// Whether the first 64 KiB of a file hold a PEM private key block.
-fn holds_private_key(path: &Path) -> bool {
-    let mut head = Vec::with_capacity(4096);
-    let Ok(file) = File::open(path) else {
-        return false;
-    };
-    if file.take(64 * 1024).read_to_end(&mut head).is_err() {
-        return false;
-    }
-    head.windows(16).any(|w| w == b"PRIVATE KEY-----")
+    crate::util::secret_files::refusal(rel, path)
 }
 
 /// Files packed from elsewhere into one folder of the archive (the exported images of
@@ -93,10 +61,14 @@ pub fn pack_with(
 ) -> Result<Packed> {
     let out_dir = archive.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(out_dir).map_err(|e| Error::write(out_dir, e))?;
+    // Partial archives of runs that were killed are swept; those of a running kz are not.
+    crate::util::tempfiles::sweep(out_dir, "package");
     let tmp = tempfile::Builder::new()
-        .prefix(".kz-package-")
+        .prefix(&crate::util::tempfiles::prefix("package"))
         .tempfile_in(out_dir)
         .map_err(|e| Error::write(archive, e))?;
+    crate::util::tempfiles::track(tmp.path());
+    let tmp_path = tmp.path().to_owned();
     let gz = GzBuilder::new()
         .mtime(0)
         .write(BufWriter::new(tmp.as_file()), Compression::default());
@@ -214,8 +186,9 @@ pub fn pack_with(
     tmp.as_file()
         .sync_all()
         .map_err(|e| Error::write(archive, e))?;
-    tmp.persist(archive)
-        .map_err(|e| Error::write(archive, e.error))?;
+    let persisted = tmp.persist(archive);
+    crate::util::tempfiles::untrack(&tmp_path);
+    persisted.map_err(|e| Error::write(archive, e.error))?;
     Ok(packed)
 }
 
@@ -262,7 +235,8 @@ mod tests {
         std::fs::write(&p, "plain").expect("write");
         assert_eq!(secret_reason(".env", &p), Some("an .env file"));
         assert_eq!(secret_reason("a/.env.prod", &p), Some("an .env file"));
-        assert_eq!(secret_reason("a/.env.example", &p), None);
+        // Not a secret, but a hidden file: the allowlist by kind leaves it out.
+        assert!(secret_reason("a/.env.example", &p).is_some_and(|r| r.contains("hidden")));
         assert_eq!(
             secret_reason("x/server.key", &p),
             Some("a private key file")

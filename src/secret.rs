@@ -7,8 +7,12 @@
 pub struct Secret(String);
 
 impl Secret {
+    /// The value is registered with the run's redactor (`util::redact`), so it is masked in
+    /// everything kz prints, whatever a server echoes back.
     pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
+        let value = value.into();
+        crate::util::redact::register(&value);
+        Secret(value)
     }
 
     /// The value itself, for the one place that sends it.

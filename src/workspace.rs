@@ -106,13 +106,29 @@ impl Workspace {
     }
 
     /// List the extensions of a known root.
+    /// The root becomes the run's workspace for the file-opening policy (`util::open`).
     pub fn open(root: &Path, start: Option<&Path>) -> Result<Workspace> {
+        crate::util::open::set_workspace(root);
         let mut extensions = Vec::new();
         let mut skipped = Vec::new();
         for kind in Kind::ALL {
             let dir = root.join(kind.dir());
             if !dir.is_dir() {
                 continue;
+            }
+            // A kind folder linked out of the workspace is never entered: kz would read, write
+            // and delete outside the root through it.
+            if dir.is_symlink() {
+                let real_root = root.canonicalize().unwrap_or_else(|_| root.to_owned());
+                if crate::util::open::check_within(&real_root, &dir).is_err() {
+                    skipped.push(Skipped {
+                        rel: kind.dir().to_owned(),
+                        path: dir,
+                        reason: "a symbolic link out of the workspace (kz does not follow it)"
+                            .to_owned(),
+                    });
+                    continue;
+                }
             }
             let mut entries: Vec<_> = std::fs::read_dir(&dir)
                 .map_err(|e| Error::read(&dir, e))?

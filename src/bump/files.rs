@@ -115,6 +115,18 @@ pub fn plan(
 /// Write every edit (each file atomically).
 pub fn apply(edits: &[FileEdit]) -> Result<()> {
     for e in edits.iter().filter(|e| e.old_text != e.new_text) {
+        // The reader drops a UTF-8 byte-order mark; the file keeps the one it had.
+        let had_bom = crate::util::open::open_regular(&e.path).is_ok_and(|f| {
+            let mut head = [0u8; 3];
+            std::io::Read::read_exact(&mut &f, &mut head).is_ok() && head == [0xef, 0xbb, 0xbf]
+        });
+        if had_bom && !e.new_text.starts_with('\u{feff}') {
+            let mut text = String::with_capacity(e.new_text.len() + 3);
+            text.push('\u{feff}');
+            text.push_str(&e.new_text);
+            fsx::write_atomic(&e.path, text.as_bytes())?;
+            continue;
+        }
         fsx::write_atomic(&e.path, e.new_text.as_bytes())?;
     }
     Ok(())

@@ -419,7 +419,7 @@ fn show(ctx: &Context, bar: &Option<ProgressBar>, image: &str, event: BuildEvent
                 text,
             },
         ) => {
-            bar.set_message(format!("{number}/{total} {text}"));
+            bar.set_message(ctx.out.progress_text(&format!("{number}/{total} {text}")));
         }
         (
             None,
@@ -431,7 +431,9 @@ fn show(ctx: &Context, bar: &Option<ProgressBar>, image: &str, event: BuildEvent
         ) => ctx
             .out
             .status(&ctx.out.dim(&format!("{image}: {number}/{total} {text}"))),
-        (Some(bar), BuildEvent::StepStarted { name }) => bar.set_message(name),
+        (Some(bar), BuildEvent::StepStarted { name }) => {
+            bar.set_message(ctx.out.progress_text(&name))
+        }
         (None, BuildEvent::StepDone(step)) => ctx.out.status(&step_line(image, &step)),
         _ => {}
     }

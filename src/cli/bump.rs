@@ -65,7 +65,11 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
         return Ok(ExitStatus::Success);
     }
     bump::files::apply(&plan.edits)?;
-    ctx.out.data(&format!("{} -> {}", plan.old, plan.new));
+    ctx.out.data(&format!(
+        "{} -> {}",
+        super::output::field(&plan.old),
+        super::output::field(&plan.new)
+    ));
     for e in &plan.edits {
         for c in &e.changes {
             ctx.out.data(&format!(

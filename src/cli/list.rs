@@ -48,8 +48,19 @@ struct Files {
     synapse_app: Option<bool>,
 }
 
-fn row(ws: &Workspace, settings: &Settings, ext: &Extension) -> Row {
-    let manifest = Manifest::load(&ext.file(crate::manifest::FILE_NAME)).ok();
+fn row(ws: &Workspace, settings: &Settings, ext: &Extension, ctx: &Context) -> Row {
+    let path = ext.file(crate::manifest::FILE_NAME);
+    // A manifest that is there but cannot be read (a named pipe, a link out of the workspace,
+    // bad JSON) is listed without its values, with the reason on stderr.
+    let manifest = match Manifest::load(&path) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            if std::fs::symlink_metadata(&path).is_ok() {
+                ctx.out.warn(&e.one_line());
+            }
+            None
+        }
+    };
     let has = |f: &str| ext.file(f).is_file();
     let dockerfile = has("Dockerfile")
         || std::fs::read_dir(&ext.path)
@@ -118,7 +129,10 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
     let chosen = args
         .scope
         .apply(ctx, &ws, &settings, ws.extensions.iter().collect())?;
-    let mut rows: Vec<Row> = chosen.into_iter().map(|e| row(&ws, &settings, e)).collect();
+    let mut rows: Vec<Row> = chosen
+        .into_iter()
+        .map(|e| row(&ws, &settings, e, ctx))
+        .collect();
     if args.scope.changed_since.is_none() && args.scope.shard.is_none() {
         rows.extend(
             crate::synapse::workspace_apps(&ws.root)
@@ -157,9 +171,9 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
             .collect();
         ctx.out.data(&format!(
             "{:<width$}  {:<10}  {:<28}  {}",
-            r.path,
-            r.version.as_deref().unwrap_or("-"),
-            r.name.as_deref().unwrap_or("-"),
+            super::output::field(&r.path),
+            super::output::field(r.version.as_deref().unwrap_or("-")),
+            super::output::field(r.name.as_deref().unwrap_or("-")),
             files.join(" ")
         ));
     }

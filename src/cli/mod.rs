@@ -132,6 +132,7 @@ impl Context {
     pub fn workspace(&self) -> Result<(Workspace, Settings), Error> {
         let ws = Workspace::discover(&self.cwd)?;
         let settings = Settings::load(&ws.root, &self.env)?;
+        crate::util::redact::register_from_vars(&settings.vars);
         for skipped in &ws.skipped {
             self.out
                 .warn(&format!("skipped {}: {}", skipped.rel, skipped.reason));
@@ -214,6 +215,8 @@ pub fn main() -> u8 {
         env: std::env::vars().collect(),
         out,
     };
+    // Fed once, before anything can print: every credential the environment names.
+    crate::util::redact::register_from_vars(&ctx.env);
     let result = match cli.command {
         Command::Validate(args) => validate::run(&args, &ctx),
         Command::SyncCompose(args) => sync_compose::run(&args, &ctx),

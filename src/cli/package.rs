@@ -25,9 +25,16 @@ pub(crate) struct Args {
     /// saved from the Docker engine, with manifest.json and import-images.sh.
     #[arg(long)]
     with_images: bool,
+    /// Also pack this file, which the secret-file policy leaves out (a path inside
+    /// build/kamiwaza-extension-registry/; repeatable). `.env` files and private keys never are.
+    #[arg(long = "allow", value_name = "PATH")]
+    allow: Vec<String>,
 }
 
 pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
+    crate::util::secret_files::set_allowed(&args.allow);
+    // An interrupted package removes its partial archive.
+    crate::util::tempfiles::remove_on_signals();
     let ws = Workspace::discover(&ctx.cwd)?;
     let registry = ws.root.join(crate::registry::OUTPUT_DIR);
     if !registry.is_dir() {

@@ -25,9 +25,22 @@ pub(crate) struct Args {
     /// Plain HTTP instead of HTTPS.
     #[arg(long)]
     http: bool,
+    /// Also serve this file, which the secret-file policy leaves out (a path inside
+    /// build/kamiwaza-extension-registry/; repeatable). `.env` files and private keys never are.
+    #[arg(long = "allow", value_name = "PATH")]
+    allow: Vec<String>,
 }
 
 pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
+    crate::util::secret_files::set_allowed(&args.allow);
+    // Dotted numbers that are not an IPv4 address (256.1.1.1) are a typo, not a host name.
+    if args.host.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && args.host.parse::<std::net::Ipv4Addr>().is_err()
+    {
+        return Err(Error::Usage {
+            message: format!("--host {}: not an IPv4 address", args.host),
+        });
+    }
     let ws = Workspace::discover(&ctx.cwd)?;
     let registry = ws.root.join(OUTPUT_DIR);
     if !registry.is_dir() {
@@ -103,6 +116,12 @@ fn announce(ctx: &Context, root: &Path, server: &Server, host: &str) {
         ctx.out.note(&format!(
             "the certificate is self-signed: trust {} on the client, or let it skip verification",
             rel_cert(root)
+        ));
+    }
+    if addr.ip().is_unspecified() {
+        ctx.out.warn(&format!(
+            "listening on every interface ({addr}): the catalogue is reachable from the network; \
+             use --host 127.0.0.1 to keep it on this machine"
         ));
     }
     ctx.out.status("Paste into Kamiwaza's env.sh:");

@@ -73,7 +73,7 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
         } else if args.check {
             stale += 1;
             let old = planned.existing.as_deref().unwrap_or("");
-            let name = format!("{rel}/{APPGARDEN_FILE}");
+            let name = super::output::field(&format!("{rel}/{APPGARDEN_FILE}")).into_owned();
             let diff = TextDiff::from_lines(old, planned.rendered.as_str());
             let udiff = diff
                 .unified_diff()

@@ -71,7 +71,7 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
         }
         Format::Github => {
             for f in &report.findings {
-                ctx.out.data(&github_line(f));
+                ctx.out.annotation(&github_line(f));
             }
         }
         Format::Sarif => {
@@ -194,10 +194,10 @@ pub(crate) fn print_text(ctx: &Context, report: &Report) {
     for f in &report.findings {
         ctx.out.data(&format!(
             "{}: {}[{}]: {}",
-            location(f),
+            super::output::field(&location(f)),
             ctx.out.styled(f.severity),
             f.rule,
-            f.message
+            super::output::field(&f.message)
         ));
     }
     for a in &report.accepted {

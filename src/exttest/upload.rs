@@ -65,7 +65,7 @@ pub(crate) fn stream_dir(
             continue;
         }
         let rel = rel_slash(dir, entry.path());
-        if crate::package::secret_reason(&rel, entry.path()).is_some() {
+        if crate::util::secret_files::always_refused(&rel, entry.path()).is_some() {
             continue;
         }
         let name = if prefix.is_empty() {

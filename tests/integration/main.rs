@@ -22,6 +22,7 @@ mod new;
 mod package;
 mod realworld;
 mod registry;
+mod security;
 mod serve;
 mod suppress;
 mod synapse;
