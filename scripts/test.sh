@@ -14,6 +14,7 @@ need cargo
 echo "== engine setup"
 ./scripts/engine-setup.sh
 export KZ_TEST_MOTO_SERVER="$PWD/target/kz-ci/moto/bin/moto_server"
+export KZ_TEST_KZEXT_PYTHON="$PWD/target/kz-ci/kzext/bin/python"
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

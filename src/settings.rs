@@ -36,6 +36,8 @@ pub struct Settings {
     pub vars: BTreeMap<String, String>,
     /// The kz.yaml these came from, if any.
     pub file: Option<PathBuf>,
+    /// kz.yaml `catalogue.repo_version`: the layout commands use without `--repo-version`.
+    pub repo_version: Option<crate::registry::RepoVersion>,
 }
 
 impl Default for Settings {
@@ -54,6 +56,7 @@ impl Default for Settings {
             ],
             vars: BTreeMap::new(),
             file: None,
+            repo_version: None,
         }
     }
 }
@@ -149,6 +152,25 @@ impl Settings {
                                 name,
                                 tag_suffix: suffix.to_owned(),
                             }),
+                        }
+                    }
+                }
+                Some("catalogue") => {
+                    for (k, v) in value
+                        .as_map()
+                        .ok_or_else(|| err(value, "`catalogue` must be a mapping".into()))?
+                    {
+                        let text = string(v).ok_or_else(|| err(v, "expected a string".into()))?;
+                        match k.as_str() {
+                            Some("repo_version") => {
+                                self.repo_version = Some(text.parse().map_err(|m| err(v, m))?)
+                            }
+                            _ => {
+                                return Err(err(
+                                    k,
+                                    format!("unknown key `catalogue.{}`", key_text(k)),
+                                ))
+                            }
                         }
                     }
                 }

@@ -75,7 +75,7 @@ pub(crate) fn run(_args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
             super::validate::run(&args_of(&[])?, c)
         }),
         command_step("build-registry", "the registry was not built", || {
-            super::build_registry::run_default(c)
+            super::build_registry::run_default(c, None)
         }),
         Step::new("package", || {
             let path = super::package::pack_into(c, &ws, &ws.root.join("dist"), false)?;

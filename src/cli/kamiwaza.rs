@@ -82,7 +82,7 @@ fn push(args: &PushArgs, ctx: &Context) -> Result<ExitStatus, Error> {
     if !registry.is_dir() {
         ctx.out
             .note("no registry built yet; running `kz build-registry` (stage dev, v2) first");
-        let status = super::build_registry::run_default(ctx)?;
+        let status = super::build_registry::run_default(ctx, None)?;
         if status != ExitStatus::Success {
             return Ok(status);
         }

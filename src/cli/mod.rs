@@ -23,6 +23,7 @@ mod synapse_remote;
 mod sync_compose;
 mod test;
 mod validate;
+mod verify_images;
 
 pub use output::Output;
 
@@ -105,6 +106,8 @@ enum Command {
     CiPipeline(ci_pipeline::Args),
     /// Show what `kz publish` would change for a stage, writing nothing.
     Plan(plan::Args),
+    /// Check that every image a stage's catalogue names is in its registry, for every platform.
+    VerifyImages(verify_images::Args),
 }
 
 /// What every command gets: where it runs, the environment and the output streams.
@@ -216,6 +219,7 @@ pub fn main() -> u8 {
         Command::Test(args) => test::run(&args, &ctx),
         Command::CiPipeline(args) => ci_pipeline::run(&args, &ctx),
         Command::Plan(args) => plan::run(&args, &ctx),
+        Command::VerifyImages(args) => verify_images::run(&args, &ctx),
     };
     match result {
         Ok(status) => status.code(),

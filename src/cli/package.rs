@@ -22,6 +22,10 @@ pub(crate) struct Args {
     /// saved from the Docker engine, with manifest.json and import-images.sh.
     #[arg(long)]
     with_images: bool,
+    /// The catalogue layout to pack (built first, stage dev, when nothing is built yet); the
+    /// built folder must hold it. Default: kz.yaml `catalogue.repo_version`, else what is built.
+    #[arg(long, value_enum)]
+    repo_version: Option<super::build_registry::Layout>,
 }
 
 pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
@@ -30,7 +34,7 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
     if !registry.is_dir() {
         ctx.out
             .note("no registry built yet; running `kz build-registry` (stage dev, v2) first");
-        let status = super::build_registry::run_default(ctx)?;
+        let status = super::build_registry::run_default(ctx, args.repo_version)?;
         if status != ExitStatus::Success {
             return Ok(status);
         }

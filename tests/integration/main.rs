@@ -18,6 +18,7 @@ mod package_libs;
 mod publish;
 mod registry;
 mod regserver;
+mod release;
 mod schema;
 mod serve;
 mod synapse;
