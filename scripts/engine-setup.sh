@@ -6,10 +6,10 @@
 #  * builds the base images the examples and scaffolds use, since nothing can be pulled here:
 #      busybox:latest        FROM scratch + Debian's busybox-static (with httpd)
 #      python:3.11-slim      debootstrap bookworm minbase + python3, pytest, fastapi, uvicorn
-#    The Python root file system is cached as target/kz-ci/python-rootfs.tar.
+#    The Python root file system is cached as <ci dir>/python-rootfs.tar.
 #  * makes a virtualenv with moto's S3 server (target/kz-ci/moto) for the publish tests;
 #  * makes a virtualenv with Kamiwaza's kz-ext (PyPI kamiwaza-sdk, pinned version) in
-#    target/kz-ci/kzext, whose entry builder the v3 catalogue test compares kz with;
+#    $CI_DIR/kzext, whose entry builder the v3 catalogue test compares kz with;
 #  * downloads setuptools and wheel into target/kz-ci/wheelhouse, so the package-libs tests build
 #    a wheel offline (pip's isolated build installs them from there: PIP_NO_INDEX, PIP_FIND_LINKS).
 #
@@ -17,7 +17,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-CI_DIR=$ROOT/target/kz-ci
+# Where the artefacts go: KZ_CI_DIR, else $CARGO_TARGET_DIR/kz-ci, else target/kz-ci (the tests'
+# harness::ci_dir() follows the same rule).
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+case $TARGET in /*) ;; *) TARGET=$ROOT/$TARGET ;; esac
+CI_DIR=${KZ_CI_DIR:-$TARGET/kz-ci}
 mkdir -p "$CI_DIR"
 say() { echo "engine-setup: $*" >&2; }
 

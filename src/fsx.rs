@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 use std::io::{Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Largest manifest or compose file kz reads.
 pub const MAX_TEXT_FILE: u64 = 4 * 1024 * 1024;
@@ -152,6 +152,21 @@ pub fn escapes_root(depth: usize, path: &Path) -> bool {
         }
     }
     false
+}
+
+/// `a/./b/../c` → `a/c`, without touching the file system (a `..` at the top is dropped).
+pub fn normalise(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 
 pub mod build;
 pub mod bump;
+pub mod changes;
 pub mod clean;
 pub mod cli;
 pub mod compose;

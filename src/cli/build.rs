@@ -40,6 +40,8 @@ pub(crate) struct Args {
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    scope: super::scope::Scope,
 }
 
 /// How one target ended.
@@ -62,6 +64,7 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
     } else {
         ws.select(&args.names)?
     };
+    let chosen = args.scope.apply(ctx, &ws, &settings, chosen)?;
     let mut targets = Vec::new();
     let mut planning_failed = Vec::new();
     for ext in &chosen {

@@ -14,14 +14,19 @@ use std::cell::RefCell;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
-pub(crate) struct Args {}
+pub(crate) struct Args {
+    /// The build, test, sync-compose and validate steps take only these extensions; the
+    /// catalogue steps (build-registry, package) always take every one.
+    #[command(flatten)]
+    scope: super::scope::Scope,
+}
 
 /// A command's `Args` as its command line `argv` (after the command name) would give them, so
 /// each step runs the command exactly as a user typing it would.
-fn args_of<A: clap::Args + clap::FromArgMatches>(argv: &[&str]) -> Result<A, Error> {
+fn args_of<A: clap::Args + clap::FromArgMatches>(argv: &[String]) -> Result<A, Error> {
     let command = A::augment_args(clap::Command::new("kz"));
     let matches = command
-        .try_get_matches_from(std::iter::once("kz").chain(argv.iter().copied()))
+        .try_get_matches_from(std::iter::once("kz").chain(argv.iter().map(String::as_str)))
         .and_then(|m| A::from_arg_matches(&m))
         .map_err(|e| Error::invalid("<ci-pipeline>", e.to_string()))?;
     Ok(matches)
@@ -51,7 +56,7 @@ fn command_step<'a>(
     })
 }
 
-pub(crate) fn run(_args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
+pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
     let ws = Workspace::discover(&ctx.cwd)?;
     // Every step works on the whole workspace, wherever kz was started.
     let at_root = Context {
@@ -60,19 +65,27 @@ pub(crate) fn run(_args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
         out: ctx.out,
     };
     let c = &at_root;
+    // The scope's flags, given to each step that takes it as a user would type them.
+    let scope = args.scope.argv();
+    let with_scope = |argv: &[&str]| -> Vec<String> {
+        argv.iter()
+            .map(|a| (*a).to_owned())
+            .chain(scope.iter().cloned())
+            .collect()
+    };
     let archive: RefCell<Option<PathBuf>> = RefCell::new(None);
     let steps = vec![
         command_step("build", "an image failed to build", || {
-            super::build::run(&args_of(&["--all"])?, c)
+            super::build::run(&args_of(&with_scope(&["--all"]))?, c)
         }),
         command_step("test", "a test suite failed", || {
-            super::test::run(&args_of(&["--all", "--no-build"])?, c)
+            super::test::run(&args_of(&with_scope(&["--all", "--no-build"]))?, c)
         }),
         command_step("sync-compose", "a compose file could not be synced", || {
-            super::sync_compose::run(&args_of(&[])?, c)
+            super::sync_compose::run(&args_of(&with_scope(&[]))?, c)
         }),
         command_step("validate", "validation found errors", || {
-            super::validate::run(&args_of(&[])?, c)
+            super::validate::run(&args_of(&with_scope(&[]))?, c)
         }),
         command_step("build-registry", "the registry was not built", || {
             super::build_registry::run_default(c, None)

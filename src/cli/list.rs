@@ -1,10 +1,12 @@
-//! `kz list [--json]`: the extensions of the workspace with their versions and files.
+//! `kz list [--json] [--changed-since REF] [--shard I/N]`: the extensions of the workspace with
+//! their versions, services, images and files; the JSON is what a CI matrix needs.
 
 use super::Context;
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::manifest::Manifest;
-use crate::workspace::Extension;
+use crate::settings::Settings;
+use crate::workspace::{Extension, Workspace};
 use serde::Serialize;
 
 #[derive(Debug, clap::Args)]
@@ -12,6 +14,8 @@ pub(crate) struct Args {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    scope: super::scope::Scope,
 }
 
 #[derive(Serialize)]
@@ -22,6 +26,10 @@ struct Row {
     path: String,
     name: Option<String>,
     version: Option<String>,
+    /// The compose services (dev file, else the App Garden file), in file order.
+    services: Vec<String>,
+    /// The images kz builds for it, at its version (what `kz build` tags, without a stage).
+    images: Vec<String>,
     files: Files,
 }
 
@@ -34,7 +42,7 @@ struct Files {
     readme: bool,
 }
 
-fn row(ext: &Extension) -> Row {
+fn row(ws: &Workspace, settings: &Settings, ext: &Extension) -> Row {
     let manifest = Manifest::load(&ext.file(crate::manifest::FILE_NAME)).ok();
     let has = |f: &str| ext.file(f).is_file();
     let dockerfile = has("Dockerfile")
@@ -52,6 +60,10 @@ fn row(ext: &Extension) -> Row {
         version: manifest
             .as_ref()
             .and_then(|m| m.version().map(str::to_owned)),
+        services: services(ext),
+        images: crate::build::targets(&ws.root, ext, settings, None)
+            .map(|targets| targets.iter().map(|t| t.image().to_owned()).collect())
+            .unwrap_or_default(),
         files: Files {
             manifest: manifest.is_some(),
             compose: has(crate::compose::DEV_FILE),
@@ -63,8 +75,11 @@ fn row(ext: &Extension) -> Row {
 }
 
 pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
-    let (ws, _) = ctx.workspace()?;
-    let rows: Vec<Row> = ws.extensions.iter().map(row).collect();
+    let (ws, settings) = ctx.workspace()?;
+    let chosen = args
+        .scope
+        .apply(ctx, &ws, &settings, ws.extensions.iter().collect())?;
+    let rows: Vec<Row> = chosen.into_iter().map(|e| row(&ws, &settings, e)).collect();
     if args.json {
         ctx.out
             .data(&serde_json::to_string_pretty(&rows).unwrap_or_default());
@@ -102,4 +117,26 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
         ));
     }
     Ok(ExitStatus::Success)
+}
+
+/// Service names of the extension's compose file (the dev file, else the App Garden one).
+fn services(ext: &Extension) -> Vec<String> {
+    for file in [crate::compose::DEV_FILE, crate::compose::APPGARDEN_FILE] {
+        let Ok(text) = crate::fsx::read_text(&ext.file(file), 4 << 20) else {
+            continue;
+        };
+        let Ok(Some(doc)) = crate::yaml::load(&text, &crate::yaml::LoadLimits::default()) else {
+            return Vec::new();
+        };
+        return doc
+            .get("services")
+            .and_then(|s| s.as_map())
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, _)| k.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+    }
+    Vec::new()
 }

@@ -16,6 +16,7 @@ mod plan;
 mod publish;
 mod publish_catalog;
 mod run;
+mod scope;
 mod serve_registry;
 mod synapse_apps;
 mod synapse_publish;

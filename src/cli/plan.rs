@@ -42,6 +42,8 @@ pub(crate) struct Args {
     catalog_only: bool,
     #[command(flatten)]
     catalog: CatalogArgs,
+    #[command(flatten)]
+    scope: super::scope::Scope,
 }
 
 pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
@@ -52,7 +54,8 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
         if !args.catalog_only {
             let stage = settings.require_stage(&args.stage)?.clone();
             let opts = image_options(stage, &args.platforms, args.force)?;
-            let (plans, _) = plan_images(ctx, &ws, &settings, &args.names, &opts).await?;
+            let (plans, _) =
+                plan_images(ctx, &ws, &settings, &args.names, &args.scope, &opts).await?;
             if args.json {
                 value.insert("images".to_owned(), serde_json::json!(plans));
             } else {

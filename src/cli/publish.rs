@@ -60,6 +60,8 @@ pub(crate) struct Args {
     force: bool,
     #[command(flatten)]
     catalog: CatalogArgs,
+    #[command(flatten)]
+    scope: super::scope::Scope,
 }
 
 pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
@@ -109,7 +111,8 @@ async fn publish_images(
     settings: &Settings,
     opts: &Options,
 ) -> Result<Pins, Error> {
-    let (plans, mut registries) = plan_images(ctx, ws, settings, &args.names, opts).await?;
+    let (plans, mut registries) =
+        plan_images(ctx, ws, settings, &args.names, &args.scope, opts).await?;
     let mut known = Pins::new();
     if args.dry_run {
         print_image_plan(ctx, &plans, opts);
@@ -206,9 +209,10 @@ pub(crate) async fn plan_images(
     ws: &Workspace,
     settings: &Settings,
     names: &[String],
+    scope: &super::scope::Scope,
     opts: &Options,
 ) -> Result<(Vec<ImagePlan>, Registries), Error> {
-    let chosen = ws.select(names)?;
+    let chosen = scope.apply(ctx, ws, settings, ws.select(names)?)?;
     let mut registries = Registries::new(
         CredentialStore::from_env(&ctx.env),
         opts.registry.clone(),

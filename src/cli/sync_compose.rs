@@ -14,11 +14,14 @@ pub(crate) struct Args {
     /// Write nothing; print a unified diff of every stale file and exit 1 if any.
     #[arg(long)]
     check: bool,
+    #[command(flatten)]
+    scope: super::scope::Scope,
 }
 
 pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
     let (ws, settings) = ctx.workspace()?;
     let chosen = ws.select(&args.names)?;
+    let chosen = args.scope.apply(ctx, &ws, &settings, chosen)?;
     let (mut written, mut current, mut stale, mut skipped, mut failed) = (0, 0, 0, 0, 0);
     // Plans are made in parallel, a batch at a time, so memory stays flat on huge workspaces.
     let plans = chosen.chunks(256).flat_map(|batch| {

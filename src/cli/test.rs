@@ -33,6 +33,8 @@ pub(crate) struct Args {
     /// Test the local images as they are, without building them first.
     #[arg(long)]
     no_build: bool,
+    #[command(flatten)]
+    scope: super::scope::Scope,
 }
 
 /// The stage whose image tags `kz test` builds and runs (the default of `kz build`, so a
@@ -52,6 +54,7 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
     } else {
         ws.select(&args.names)?
     };
+    let chosen = args.scope.apply(ctx, &ws, &settings, chosen)?;
     let many = args.all || chosen.len() > 1;
     let stage = settings.stage(STAGE);
     let mut plans: Vec<Planned> = Vec::new();

@@ -27,6 +27,8 @@ pub(crate) struct Args {
     /// Print every rule id with its severity and exit.
     #[arg(long)]
     list_rules: bool,
+    #[command(flatten)]
+    scope: super::scope::Scope,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -108,6 +110,7 @@ fn collect(args: &Args, ctx: &Context) -> Result<Report, Error> {
         } else {
             let (ws, settings) = ctx.workspace()?;
             let chosen = ws.select(&[])?;
+            let chosen = args.scope.apply(ctx, &ws, &settings, chosen)?;
             report = validate::validate(&ws, &chosen, &settings);
             if ws.current.is_none() {
                 for dir in synapse::workspace_apps(&ws.root) {
@@ -130,6 +133,7 @@ fn collect(args: &Args, ctx: &Context) -> Result<Report, Error> {
         }
         if !extensions.is_empty() {
             let chosen = ws.select(&extensions)?;
+            let chosen = args.scope.apply(ctx, &ws, &settings, chosen)?;
             report = validate::validate(&ws, &chosen, &settings);
         }
     }

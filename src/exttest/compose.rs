@@ -6,7 +6,7 @@
 use crate::error::{Error, Result};
 use crate::fsx;
 use crate::yaml::{self, Node, Value};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// One compose service, as far as a test run cares.
@@ -164,20 +164,7 @@ fn context(svc: &Node, ext: &Path) -> Option<PathBuf> {
     Some(normalise(&ext.join(ctx)))
 }
 
-/// `a/./b/../c` → `a/c`, without touching the file system.
-pub(crate) fn normalise(p: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
-}
+pub(crate) use crate::fsx::normalise;
 
 fn environment(node: Option<&Node>) -> Vec<(String, String)> {
     let mut out = Vec::new();

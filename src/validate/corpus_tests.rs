@@ -8,8 +8,9 @@
 //! * an extension the reference passed (`✅`) gets no kz error of that script's group, unless
 //!   listed in `KNOWN_DIFFERENCES` with the reason.
 //!
-//! The corpus lives in `../shared` beside the repository (CI checks it out there); the test fails
-//! when it is missing rather than passing vacuously.
+//! The corpus is the folder `KZ_COMPAT_CORPUS` names (CI: `../shared/corpus`); this is part of
+//! the compat lane (`--features compat-tests`) and fails when the folder is unset or missing
+//! rather than passing vacuously.
 
 use super::{validate, Report, Severity};
 use crate::manifest::{Manifest, FILE_NAME};
@@ -142,20 +143,24 @@ const GATE: Mapping = &[
 /// (corpus root, extension, rule, why).
 const KNOWN_DIFFERENCES: &[(&str, &str, &str, &str)] = &[];
 
+/// The corpus folder `$KZ_COMPAT_CORPUS` names (relative to the repository).
 fn shared() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    let corpus = std::env::var_os("KZ_COMPAT_CORPUS")
+        .map(PathBuf::from)
+        .expect("KZ_COMPAT_CORPUS is not set: point it at the corpus (../shared/corpus in CI)");
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join(corpus);
     assert!(
-        dir.join("corpus").is_dir(),
-        "the shared corpus is missing at {}: check out shared/ beside the repository",
-        dir.display()
+        corpus.join("kamiwaza").is_dir() && corpus.join("reference-outputs").is_dir(),
+        "KZ_COMPAT_CORPUS={}: not a corpus (kamiwaza/ and reference-outputs/ expected)",
+        corpus.display()
     );
-    dir
+    corpus
 }
 
 /// (corpus root, folder of its reference transcripts).
 fn roots(shared: &Path) -> Vec<(PathBuf, PathBuf)> {
-    let outputs = shared.join("corpus/reference-outputs");
-    let mut roots: Vec<(PathBuf, PathBuf)> = std::fs::read_dir(shared.join("corpus/kamiwaza"))
+    let outputs = shared.join("reference-outputs");
+    let mut roots: Vec<(PathBuf, PathBuf)> = std::fs::read_dir(shared.join("kamiwaza"))
         .expect("list corpus/kamiwaza")
         .filter_map(Result::ok)
         .filter(|e| e.path().is_dir())

@@ -3,7 +3,7 @@
 //! they never print and never fail on a value of the wrong type (that is a finding too).
 
 mod compose;
-#[cfg(test)]
+#[cfg(all(test, feature = "compat-tests"))]
 mod corpus_tests;
 mod gate;
 mod imagefmt;

@@ -5,15 +5,58 @@ use std::process::Command;
 
 pub(crate) const KZ: &str = env!("CARGO_BIN_EXE_kz");
 
-/// The shared material (spec and corpus) beside the repository, as CI lays it out.
-pub(crate) fn shared() -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    assert!(
-        p.join("corpus").is_dir(),
-        "the corpus is missing: expected {} (shared/ beside the repo)",
-        p.display()
-    );
-    p
+/// The corpus of the compatibility lane: the folder `KZ_COMPAT_CORPUS` names (CI sets it to
+/// `../shared/corpus`), holding `kamiwaza/` (real extensions) and `reference-outputs/` (what the
+/// reference scripts wrote). Unset, missing or incomplete: the test fails, never passes vacuously.
+#[allow(dead_code)] // used by the compat lane only
+pub(crate) fn corpus() -> PathBuf {
+    let dir = std::env::var_os("KZ_COMPAT_CORPUS").unwrap_or_else(|| {
+        panic!("KZ_COMPAT_CORPUS is not set: point it at the corpus (../shared/corpus in CI)")
+    });
+    let dir = PathBuf::from(dir);
+    let dir = if dir.is_relative() {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(dir)
+    } else {
+        dir
+    };
+    for part in [
+        "kamiwaza/SOURCES.md",
+        "reference-outputs/README.md",
+        "reference-outputs/synthetic/input",
+    ] {
+        assert!(
+            dir.join(part).exists(),
+            "KZ_COMPAT_CORPUS={}: the corpus is incomplete ({part} is missing)",
+            dir.display()
+        );
+    }
+    dir
+}
+
+/// Where scripts/engine-setup.sh leaves what the lanes need (moto's venv, the wheelhouse, the
+/// base images' root file systems): `KZ_CI_DIR`, else `$CARGO_TARGET_DIR/kz-ci`, else
+/// `<repo>/target/kz-ci` (the same rule the script follows).
+#[allow(dead_code)] // used by the engine and S3 lanes only
+pub(crate) fn ci_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("KZ_CI_DIR") {
+        return PathBuf::from(dir);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|t| {
+            if t.is_relative() {
+                Path::new(env!("CARGO_MANIFEST_DIR")).join(t)
+            } else {
+                t
+            }
+        })
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    target.join("kz-ci")
+}
+
+/// Fixtures committed with the tests (tests/fixtures; sources in tests/fixtures/SOURCES.md).
+pub(crate) fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
 pub(crate) fn golden_dir() -> PathBuf {
@@ -163,6 +206,7 @@ pub(crate) fn assert_golden(rel: &str, actual: &str) {
 }
 
 /// A unified diff (or "" when equal), for pinning documented differences.
+#[allow(dead_code)] // used by the compat lane only
 pub(crate) fn diff(a_name: &str, a: &str, b_name: &str, b: &str) -> String {
     similar::TextDiff::from_lines(a, b)
         .unified_diff()

@@ -1,7 +1,7 @@
 //! Synapse apps without an engine: the spec's examples get the verdict their names say, the
 //! schema agrees, every scaffold is generated and validates clean, inside a workspace and not.
 
-use crate::harness::{shared, Ws};
+use crate::harness::{fixtures, Ws};
 use std::path::Path;
 
 const FRAMEWORKS: [&str; 9] = [
@@ -17,7 +17,7 @@ const FRAMEWORKS: [&str; 9] = [
 ];
 
 fn examples() -> std::path::PathBuf {
-    shared().join("spec/synapse-examples")
+    fixtures().join("synapse-examples")
 }
 
 /// (example, exit code, the findings' rule ids in order).

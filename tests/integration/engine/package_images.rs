@@ -1,0 +1,174 @@
+//! `kz package --with-images` on the real engine: every image of the catalogue (docker_images
+//! and extra_docker_images) saved into `garden/v2/docker-images/` with manifest.json and
+//! import-images.sh; the saved archives load back into the engine; a missing image fails the run
+//! naming it.
+
+use crate::engine::build::BuildWs;
+use bollard::query_parameters::{ImportImageOptions, RemoveImageOptions, TagImageOptions};
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::io::Read;
+
+/// Two tools from `kz new`, built FROM busybox (small images), the second listing an extra image.
+fn workspace(test: &str) -> BuildWs {
+    let b = BuildWs::empty(test);
+    for name in ["tool-a", "tool-b"] {
+        b.kz(&["new", "tool", name]).code(0);
+        b.ws.write(
+            &format!("tools/{name}/Dockerfile"),
+            format!("FROM busybox\nCOPY src /app/src\nLABEL tool={name}\n"),
+        );
+    }
+    let manifest = "tools/tool-b/kamiwaza.json";
+    let text = b.ws.read(manifest).replacen(
+        "\"version\": \"0.1.0\",",
+        &format!(
+            "\"version\": \"0.1.0\",\n  \"extra_docker_images\": [\"{}\"],",
+            b.image("helper", "0.1.0")
+        ),
+        1,
+    );
+    b.ws.write(manifest, text);
+    b
+}
+
+/// name → bytes of every file in a .tar.gz.
+fn unpack(path: &std::path::Path) -> BTreeMap<String, (u32, Vec<u8>)> {
+    let gz = flate2::read::GzDecoder::new(std::fs::File::open(path).expect("open"));
+    let mut archive = tar::Archive::new(gz);
+    let mut out = BTreeMap::new();
+    for entry in archive.entries().expect("entries") {
+        let mut entry = entry.expect("entry");
+        let name = entry.path().expect("path").to_string_lossy().into_owned();
+        let mode = entry.header().mode().expect("mode");
+        let mut data = Vec::new();
+        entry.read_to_end(&mut data).expect("read");
+        out.insert(name, (mode, data));
+    }
+    out
+}
+
+/// The RepoTags of the one image in a `docker save` archive.
+fn repo_tags(image_tar: &[u8]) -> Vec<String> {
+    let mut archive = tar::Archive::new(image_tar);
+    for entry in archive.entries().expect("entries") {
+        let mut entry = entry.expect("entry");
+        if entry.path().expect("path").to_string_lossy() == "manifest.json" {
+            let mut text = String::new();
+            entry.read_to_string(&mut text).expect("read");
+            let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+            return v[0]["RepoTags"]
+                .as_array()
+                .expect("tags")
+                .iter()
+                .map(|t| t.as_str().unwrap_or_default().to_owned())
+                .collect();
+        }
+    }
+    panic!("no manifest.json in the image archive");
+}
+
+#[test]
+fn images_are_packed_and_load_back() {
+    let b = workspace("pkgimg");
+    b.kz(&["build", "--all"]).code(0);
+    let helper = b.image("helper", "0.1.0-dev");
+    let (repo, tag) = helper.rsplit_once(':').expect("tag");
+    b.engine
+        .block_on(b.engine.docker().tag_image(
+            "busybox:latest",
+            Some(TagImageOptions {
+                repo: Some(repo.to_owned()),
+                tag: Some(tag.to_owned()),
+            }),
+        ))
+        .expect("tag the extra image");
+    b.kz(&["build-registry"]).code(0);
+    let run = b.kz(&["package", "--with-images", "--out", "dist"]);
+    run.code(0).stderr_has("Saved 3 images");
+    let archive = std::path::PathBuf::from(run.stdout.trim());
+    let files = unpack(&archive);
+    let dir = "kamiwaza-extension-registry/garden/v2/docker-images";
+    let images = [
+        b.image("helper", "0.1.0-dev"),
+        b.image("tool-a", "0.1.0-dev"),
+        b.image("tool-b", "0.1.0-dev"),
+    ];
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&files[&format!("{dir}/manifest.json")].1).expect("manifest");
+    assert_eq!(manifest["total_images"], 3);
+    for image in &images {
+        let name = format!("{}.tar", image.replace(['/', ':'], "_"));
+        let (_, data) = files
+            .get(&format!("{dir}/{name}"))
+            .unwrap_or_else(|| panic!("{name} missing from {:?}", files.keys()));
+        assert_eq!(repo_tags(data), vec![image.to_owned()], "{name}");
+        let entry = &manifest["images"][image.as_str()];
+        assert_eq!(entry["export"]["success"], true);
+        assert_eq!(entry["export"]["file"], name.as_str());
+        assert_eq!(entry["export"]["size"], data.len());
+        let sha: String = Sha256::digest(data)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(entry["export"]["sha256"], sha.as_str());
+    }
+    let (mode, script) = &files[&format!("{dir}/import-images.sh")];
+    assert_eq!(*mode, 0o755);
+    assert!(String::from_utf8_lossy(script).contains("docker load -i"));
+    assert!(
+        files.contains_key("kamiwaza-extension-registry/garden/v2/tools.json"),
+        "the catalogue is still packed"
+    );
+
+    // The saved archive is what `docker load` takes: remove the image, load it, find it again.
+    let tool_a = &images[1];
+    let before = b.engine.id(tool_a).expect("built");
+    let saved = files[&format!("{dir}/{}.tar", tool_a.replace(['/', ':'], "_"))]
+        .1
+        .clone();
+    b.engine
+        .block_on(b.engine.docker().remove_image(
+            tool_a,
+            Some(RemoveImageOptions {
+                force: true,
+                ..RemoveImageOptions::default()
+            }),
+            None,
+        ))
+        .expect("remove");
+    assert!(b.engine.id(tool_a).is_none());
+    b.engine.block_on(async {
+        let mut load = b.engine.docker().import_image(
+            ImportImageOptions::default(),
+            bollard::body_full(saved.into()),
+            None,
+        );
+        while let Some(item) = load.next().await {
+            item.expect("load");
+        }
+    });
+    assert_eq!(b.engine.id(tool_a), Some(before));
+}
+
+#[test]
+fn a_missing_image_fails_naming_it() {
+    let b = workspace("pkgmiss");
+    b.kz(&["build", "tool-a"]).code(0);
+    b.kz(&["build-registry"]).code(0);
+    let run = b.kz(&["package", "--with-images", "--out", "dist"]);
+    run.code(1)
+        .stderr_has(&format!(
+            "image `{}` is not in the local engine",
+            b.image("helper", "0.1.0-dev")
+        ))
+        .stderr_has("hint: build it first with `kz build`");
+    assert!(!b.ws.exists("dist"), "no archive written");
+    let leftovers: Vec<_> = std::fs::read_dir(b.ws.path("build"))
+        .expect("build/")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".kz-images-"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary image folder left behind");
+}
