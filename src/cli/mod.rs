@@ -15,6 +15,7 @@ mod package_libs;
 mod plan;
 mod publish;
 mod publish_catalog;
+mod published;
 mod run;
 mod scope;
 mod serve_registry;
@@ -109,6 +110,10 @@ enum Command {
     Plan(plan::Args),
     /// Check that every image a stage's catalogue names is in its registry, for every platform.
     VerifyImages(verify_images::Args),
+    /// List what a stage's published catalogue holds (name, version, images, pinned or not).
+    Published(published::PublishedArgs),
+    /// Download a stage's published catalogue and previews into a registry folder.
+    DownloadRegistry(published::DownloadArgs),
 }
 
 /// What every command gets: where it runs, the environment and the output streams.
@@ -221,6 +226,8 @@ pub fn main() -> u8 {
         Command::CiPipeline(args) => ci_pipeline::run(&args, &ctx),
         Command::Plan(args) => plan::run(&args, &ctx),
         Command::VerifyImages(args) => verify_images::run(&args, &ctx),
+        Command::Published(args) => published::published(&args, &ctx),
+        Command::DownloadRegistry(args) => published::download(&args, &ctx),
     };
     match result {
         Ok(status) => status.code(),

@@ -22,6 +22,7 @@
 pub mod lock;
 pub mod merge;
 pub mod range;
+pub mod remote;
 pub mod s3;
 
 use crate::error::{Error, Result};

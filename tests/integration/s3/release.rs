@@ -253,6 +253,52 @@ fn a_v3_publish_pins_the_pushed_digest_and_matches_kz_ext() {
     ])
     .code(0)
     .stderr_has("already published");
+    // kz published lists the entry with its pin; download-registry makes a folder package reads.
+    let listed = r.kz(&[
+        "published",
+        "--stage",
+        "dev",
+        "--repo-version",
+        "v3",
+        "--json",
+    ]);
+    listed.code(0);
+    let listed: serde_json::Value = serde_json::from_str(&listed.stdout).expect("json");
+    assert_eq!(
+        listed,
+        serde_json::json!([{
+            "file": "apps.json", "name": "app-hello", "version": "1.0.0",
+            "kamiwaza_version": ">=0.5.0",
+            "images": [format!("{image}@{digest}"), "postgres:16"], "pinned": 1
+        }])
+    );
+    r.kz(&[
+        "download-registry",
+        "--stage",
+        "dev",
+        "--repo-version",
+        "v3",
+        "--out",
+        "build/kamiwaza-extension-registry",
+    ])
+    .code(0);
+    assert_eq!(
+        r.ws.read("build/kamiwaza-extension-registry/garden/v3/apps.json"),
+        apps
+    );
+    r.kz(&["package", "--repo-version", "v3", "--out", "dist"])
+        .code(0);
+    r.kz(&[
+        "download-registry",
+        "--stage",
+        "dev",
+        "--repo-version",
+        "v3",
+        "--out",
+        "dist",
+    ])
+    .code(2)
+    .stderr_has("exists");
     // build-registry --pin writes the same entry locally; --no-pin publishes tags.
     r.kz(&["build-registry", "--repo-version", "v3", "--pin"])
         .code(0);
