@@ -13,6 +13,7 @@ mod output;
 mod package;
 mod package_libs;
 mod plan;
+mod promote;
 mod publish;
 mod publish_catalog;
 mod published;
@@ -110,6 +111,8 @@ enum Command {
     Plan(plan::Args),
     /// Check that every image a stage's catalogue names is in its registry, for every platform.
     VerifyImages(verify_images::Args),
+    /// Put a stage's images under another stage's tags (manifest copy) and publish its entries.
+    Promote(promote::Args),
     /// List what a stage's published catalogue holds (name, version, images, pinned or not).
     Published(published::PublishedArgs),
     /// Download a stage's published catalogue and previews into a registry folder.
@@ -226,6 +229,7 @@ pub fn main() -> u8 {
         Command::CiPipeline(args) => ci_pipeline::run(&args, &ctx),
         Command::Plan(args) => plan::run(&args, &ctx),
         Command::VerifyImages(args) => verify_images::run(&args, &ctx),
+        Command::Promote(args) => promote::run(&args, &ctx),
         Command::Published(args) => published::published(&args, &ctx),
         Command::DownloadRegistry(args) => published::download(&args, &ctx),
     };

@@ -5,3 +5,4 @@
 pub mod catalog;
 pub mod images;
 pub mod pins;
+pub mod promote;

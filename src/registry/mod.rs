@@ -143,6 +143,18 @@ pub struct Catalogue {
 /// `Error::ValidationFailed` (carrying the report) when validation finds errors.
 pub fn plan(ws: &Workspace, settings: &Settings, opts: &Options<'_>) -> Result<Catalogue> {
     let all: Vec<&Extension> = ws.extensions.iter().collect();
+    plan_only(ws, settings, opts, &all)
+}
+
+/// [`plan`] for the entries of `only` (the whole workspace is still validated): what
+/// `kz promote` publishes for the extensions it promotes.
+pub fn plan_only(
+    ws: &Workspace,
+    settings: &Settings,
+    opts: &Options<'_>,
+    only: &[&Extension],
+) -> Result<Catalogue> {
+    let all: Vec<&Extension> = ws.extensions.iter().collect();
     let report = validate::validate(ws, &all, settings);
     if report.errors() > 0 {
         return Err(Error::ValidationFailed {
@@ -155,7 +167,7 @@ pub fn plan(ws: &Workspace, settings: &Settings, opts: &Options<'_>) -> Result<C
     let mut previews = Vec::new();
     let mut notes = Vec::new();
     // A batch at a time, so the parallel work never holds more than a batch of compose trees.
-    for batch in all.chunks(256) {
+    for batch in only.chunks(256) {
         for built in crate::par::map(batch, |ext| entry::build(ext, settings, opts)) {
             let entry = built?;
             notes.extend(entry.notes);

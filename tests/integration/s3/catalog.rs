@@ -72,6 +72,22 @@ impl Moto {
         format!("http://{}", self.addr)
     }
 
+    /// Make another bucket (the setup made `BUCKET`).
+    pub(crate) fn create_bucket(&self, name: &str) {
+        let made = request(self.addr, "PUT", &format!("/{name}"), b"");
+        assert_eq!(made.status, 200, "create bucket {name}: {}", made.text());
+    }
+
+    /// An object of another bucket.
+    pub(crate) fn get_in(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
+        let r = request(self.addr, "GET", &format!("/{bucket}/{key}"), b"");
+        match r.status {
+            200 => Some(r.body),
+            404 => None,
+            other => panic!("GET {bucket}/{key}: {other} {}", r.text()),
+        }
+    }
+
     pub(crate) fn get(&self, key: &str) -> Option<Vec<u8>> {
         let r = request(self.addr, "GET", &format!("/{BUCKET}/{key}"), b"");
         match r.status {

@@ -438,3 +438,83 @@ fn without_a_stage_profile_the_aws_default_chain_finds_credentials() {
         .code(3)
         .stderr_has("AWS profile `nobody` (AWS_PROFILE_DEV)");
 }
+
+/// Every file under the registry's blob store (layers, configs, manifests by digest).
+fn blob_files(reg: &RegistryServer) -> Vec<(String, u64)> {
+    reg.storage_snapshot()
+        .into_iter()
+        .filter(|(path, _)| path.contains("/blobs/"))
+        .collect()
+}
+
+#[test]
+fn promote_copies_the_manifest_without_moving_layers_and_publishes_pinned_entries() {
+    let reg = RegistryServer::start(None);
+    let moto = Moto::start();
+    moto.create_bucket("kz-prod");
+    let r = Release::new(&reg, &moto, false);
+    r.ws.write(
+        ".env",
+        format!(
+            "AWS_PROFILE_DEV={PROFILE}\nAWS_PROFILE_PROD={PROFILE}\n\
+             KAMIWAZA_REGISTRY_BUCKET_DEV={BUCKET}\nKAMIWAZA_REGISTRY_BUCKET_PROD=kz-prod\n\
+             KAMIWAZA_REGISTRY_ENDPOINT={}\n",
+            moto.url()
+        ),
+    );
+    let v3 = ["--repo-version", "v3"];
+    r.kz(&[
+        &[
+            "publish",
+            "--stage",
+            "dev",
+            "--platforms",
+            "linux/amd64,linux/arm64",
+        ][..],
+        &v3,
+    ]
+    .concat())
+        .code(0);
+    let dev = format!("{}/app-hello-web:1.0.0-dev", r.ns);
+    let prod = format!("{}/app-hello-web:1.0.0", r.ns);
+    let repo = dev
+        .split_once('/')
+        .and_then(|(_, rest)| rest.split_once(':'))
+        .map(|(repo, _)| repo.to_owned())
+        .expect("repo");
+    let digest = registry_digest(&reg, &repo, "1.0.0-dev");
+    let blobs = blob_files(&reg);
+
+    let promote = ["promote", "app-hello", "--from", "dev", "--to", "prod"];
+    r.kz(&[&promote[..], &v3, &["--dry-run"]].concat())
+        .code(0)
+        .stdout_has(&format!("copy  {dev}@{digest} -> {prod}"));
+    assert_eq!(
+        reg.get(&format!("/v2/{repo}/manifests/1.0.0"), MANIFEST)
+            .status,
+        404
+    );
+    assert!(moto.get_in("kz-prod", "garden/v3/apps.json").is_none());
+
+    r.kz(&[&promote[..], &v3].concat())
+        .code(0)
+        .stdout_has(&format!("copied  {dev}@{digest} -> {prod}"));
+    assert_eq!(registry_digest(&reg, &repo, "1.0.0"), digest, "same digest");
+    assert_eq!(
+        blob_files(&reg),
+        blobs,
+        "no blob (layer, config, manifest) was added"
+    );
+    let apps = moto
+        .get_in("kz-prod", "garden/v3/apps.json")
+        .expect("prod catalogue");
+    let apps: serde_json::Value = serde_json::from_slice(&apps).expect("json");
+    assert_eq!(
+        apps[0]["docker_images"],
+        serde_json::json!([format!("{prod}@{digest}")])
+    );
+    // Promoting again changes nothing.
+    r.kz(&[&promote[..], &v3].concat())
+        .code(0)
+        .stderr_has("already published");
+}
