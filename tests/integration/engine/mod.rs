@@ -3,6 +3,7 @@
 //! engine or an artefact is missing.
 
 pub(crate) mod build;
+mod changed_ci;
 mod ci_pipeline;
 mod exttest;
 mod oci;
