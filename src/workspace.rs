@@ -90,6 +90,8 @@ pub struct Workspace {
     pub skipped: Vec<Skipped>,
     /// The extension the command was started in, if any.
     pub current: Option<usize>,
+    /// Where the command was started (absolute), for names given as paths.
+    pub start: Option<PathBuf>,
 }
 
 impl Workspace {
@@ -152,6 +154,7 @@ impl Workspace {
             extensions,
             skipped,
             current,
+            start: start.map(Path::to_owned),
         })
     }
 
@@ -178,8 +181,12 @@ impl Workspace {
         Ok(chosen)
     }
 
-    /// Find one extension by `<dir>` or `<type>/<dir>`.
+    /// Find one extension by `<dir>`, `<type>/<dir>` or a path to its folder (relative to
+    /// where the command started, or absolute; `./apps/x`, `apps/x/`, `/abs/apps/x`).
     pub fn find(&self, name: &str) -> Result<&Extension> {
+        if let Some(ext) = self.find_path(name) {
+            return Ok(ext);
+        }
         let (kind, dir) = parse_selector(name)?;
         let matches: Vec<&Extension> = self
             .extensions
@@ -218,22 +225,56 @@ impl Workspace {
 }
 
 /// Split `apps/x`, `app/x` or `x`; refuse anything else with a path separator.
+impl Workspace {
+    /// The extension whose folder `name` is as a path, if any.
+    fn find_path(&self, name: &str) -> Option<&Extension> {
+        let given = Path::new(name);
+        let base = self.start.as_deref().unwrap_or(&self.root);
+        let path = normalize(&base.join(given));
+        self.extensions.iter().find(|e| normalize(&e.path) == path)
+    }
+}
+
+/// `path` with `.` and `..` folded lexically (the folder is not required to exist).
+fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 fn parse_selector(name: &str) -> Result<(Option<Kind>, &str)> {
     let bad = |reason: &str| Error::BadName {
         name: name.to_owned(),
         reason: reason.to_owned(),
     };
+    let name = name.trim_end_matches(['/', '\\']);
+    let name = name.strip_prefix("./").unwrap_or(name);
     let (kind, dir) = match name.split_once(['/', '\\']) {
         Some((t, d)) => {
             let kind = Kind::parse(t).ok_or_else(|| {
-                bad("only `<type>/<name>` may contain a slash (type: app, service or tool)")
+                bad(
+                    "write `<name>`, `apps/<name>`, `services/<name>`, `tools/<name>` or a path \
+                     to the extension's folder",
+                )
             })?;
             (Some(kind), d)
         }
         None => (None, name),
     };
     if dir.is_empty() || dir.contains(['/', '\\']) || dir == "." || dir == ".." {
-        return Err(bad("an extension name is one folder name"));
+        return Err(bad(
+            "write `<name>`, `apps/<name>`, `services/<name>`, `tools/<name>` or a path to the \
+             extension's folder",
+        ));
     }
     Ok((kind, dir))
 }

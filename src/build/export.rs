@@ -1,9 +1,12 @@
 //! The images a built registry references, saved from the engine for `kz package --with-images`
 //! (reference §6.1): every `docker_images` and `extra_docker_images` entry of apps.json and
-//! tools.json (the reference forgets the extra ones, §16.12), each streamed from the engine's
-//! `GET /images/{name}/get` into its own file (`/` and `:` become `_`), so memory stays flat
-//! whatever the image size, plus `manifest.json` and `import-images.sh` as the reference writes
-//! them. A missing image is an error naming it, not a line in a report.
+//! tools.json (the reference forgets the extra ones, §16.12), all streamed from ONE
+//! multi-image save (`GET /images/get?names=…&names=…`) into one `images.tar`, so a layer
+//! several images share is stored once (the reference writes one tar per image) and memory stays
+//! flat whatever the size. The archive is docker-save's format (with its manifest.json), which
+//! `docker load` of every engine version takes. Beside it, `manifest.json` (the reference's
+//! shape, every image pointing at the one archive) and `import-images.sh`. A missing image is an
+//! error naming it, not a line in a report.
 
 use super::context::hex;
 use crate::docker::{engine_error, Engine};
@@ -17,21 +20,6 @@ use tokio::io::AsyncWriteExt;
 
 /// The folder, under the catalogue folder (`garden/v2`), that holds the image archives.
 pub const IMAGES_DIR: &str = "docker-images";
-
-/// One saved image.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ExportedImage {
-    pub image: String,
-    /// `kamiwazaai_x_1.0.0-dev.tar`.
-    pub file: String,
-    pub path: PathBuf,
-    /// Bytes of the archive.
-    pub size: u64,
-    /// sha256 of the archive, hex.
-    pub sha256: String,
-    /// The image's own (uncompressed) size as the engine reports it.
-    pub image_size: u64,
-}
 
 /// The catalogue folder of a built registry (`garden/v2`, else `garden/default`) and the images
 /// its entries reference, sorted and unique.
@@ -75,19 +63,40 @@ pub fn registry_images(registry: &Path) -> Result<(String, Vec<String>)> {
     Ok((garden.to_owned(), images.into_iter().collect()))
 }
 
-/// The archive name of an image: `/` and `:` replaced by `_`, then `.tar`.
-pub fn archive_name(image: &str) -> String {
-    format!("{}.tar", image.replace(['/', ':'], "_"))
+/// The one archive all images are saved into.
+pub const ARCHIVE: &str = "images.tar";
+
+/// The saved archive and the images in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SavedImages {
+    /// The images, in the order given (sorted by the caller), with the engine's size of each.
+    pub images: Vec<(String, u64)>,
+    pub file: String,
+    pub path: PathBuf,
+    /// Bytes of the archive.
+    pub size: u64,
+    /// sha256 of the archive, hex.
+    pub sha256: String,
 }
 
-/// Save each image into `dir` (one tar per image); `on_image(image, n, total)` is called before
-/// each. Fails on the first image the engine does not have.
-pub async fn export_images(
+/// Progress of [`save_images`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SaveProgress {
+    /// The save starts; `estimate` is the bytes of the distinct layers of all the images.
+    Start { images: usize, estimate: u64 },
+    /// `written` bytes of the archive are on disk so far.
+    Written { written: u64 },
+}
+
+/// Save `images` into `dir/images.tar` with one multi-image save from the engine (each layer
+/// once). `on_progress` sees the estimate, then the bytes written as they arrive. Fails before
+/// writing anything on an image the engine does not have.
+pub async fn save_images(
     engine: &Engine,
     images: &[String],
     dir: &Path,
-    on_image: impl Fn(&str, usize, usize),
-) -> Result<Vec<ExportedImage>> {
+    on_progress: impl Fn(SaveProgress),
+) -> Result<SavedImages> {
     // Check them all first, so a missing image fails before gigabytes are written.
     let mut sizes = Vec::with_capacity(images.len());
     for image in images {
@@ -107,82 +116,107 @@ pub async fn export_images(
             Err(e) => return Err(engine_error(format!("inspect image {image}"), e)),
         }
     }
-    let mut out = Vec::with_capacity(images.len());
-    for (n, (image, image_size)) in images.iter().zip(sizes).enumerate() {
-        on_image(image, n + 1, images.len());
-        let file = archive_name(image);
-        let path = dir.join(&file);
-        let (size, sha256) = save(engine, image, &path).await?;
-        out.push(ExportedImage {
-            image: image.clone(),
-            file,
-            path,
-            size,
-            sha256,
-            image_size,
-        });
-    }
-    Ok(out)
-}
-
-/// Stream one image into `path` (written beside it, then renamed); returns its size and sha256.
-async fn save(engine: &Engine, image: &str, path: &Path) -> Result<(u64, String)> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let estimate = distinct_layer_bytes(engine, images).await?;
+    on_progress(SaveProgress::Start {
+        images: images.len(),
+        estimate,
+    });
+    let path = dir.join(ARCHIVE);
     let tmp = tempfile::Builder::new()
         .prefix(".kz-export-")
         .tempfile_in(dir)
-        .map_err(|e| Error::write(path, e))?;
+        .map_err(|e| Error::write(&path, e))?;
     let (std_file, tmp_path) = tmp.into_parts();
     let mut file = tokio::fs::File::from_std(std_file);
     let mut hasher = Sha256::new();
     let mut size = 0u64;
-    let mut stream = engine.docker().export_image(image);
+    let names: Vec<&str> = images.iter().map(String::as_str).collect();
+    let mut stream = engine.docker().export_images(&names);
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| engine_error(format!("export image {image}"), e))?;
+        let chunk = chunk.map_err(|e| engine_error("save images".to_owned(), e))?;
         hasher.update(&chunk);
         size += chunk.len() as u64;
         file.write_all(&chunk)
             .await
-            .map_err(|e| Error::write(path, e))?;
+            .map_err(|e| Error::write(&path, e))?;
+        on_progress(SaveProgress::Written { written: size });
     }
-    file.flush().await.map_err(|e| Error::write(path, e))?;
-    file.sync_all().await.map_err(|e| Error::write(path, e))?;
+    file.flush().await.map_err(|e| Error::write(&path, e))?;
+    file.sync_all().await.map_err(|e| Error::write(&path, e))?;
     drop(file);
     tmp_path
-        .persist(path)
-        .map_err(|e| Error::write(path, e.error))?;
-    Ok((size, hex(&hasher.finalize())))
+        .persist(&path)
+        .map_err(|e| Error::write(&path, e.error))?;
+    Ok(SavedImages {
+        images: images.iter().cloned().zip(sizes).collect(),
+        file: ARCHIVE.to_owned(),
+        path,
+        size,
+        sha256: hex(&hasher.finalize()),
+    })
 }
 
-/// Write `manifest.json` and `import-images.sh` (executable) into `dir`, as §6.1 describes.
-pub fn write_import_files(dir: &Path, images: &[ExportedImage]) -> Result<()> {
+/// The bytes of the distinct layers of `images`, from their histories: a layer is known by the
+/// chain of history entries up to it (oldest first), so a base shared by several images counts
+/// once. An estimate of the archive's size (tar headers and configs are small).
+async fn distinct_layer_bytes(engine: &Engine, images: &[String]) -> Result<u64> {
+    let mut seen = BTreeSet::new();
+    let mut total = 0u64;
+    for image in images {
+        let history = engine
+            .docker()
+            .image_history(image)
+            .await
+            .map_err(|e| engine_error(format!("history of {image}"), e))?;
+        let mut chain = Sha256::new();
+        for item in history.iter().rev() {
+            chain.update(item.created_by.as_bytes());
+            chain.update(item.created.to_le_bytes());
+            chain.update(item.size.to_le_bytes());
+            let key = hex(&chain.clone().finalize());
+            if seen.insert(key) {
+                total += item.size.max(0) as u64;
+            }
+        }
+    }
+    Ok(total)
+}
+
+/// Write `manifest.json` and `import-images.sh` (executable) into `dir`. The manifest keeps
+/// §6.1's per-image shape; every image's `export.file` is the one archive, whose size and
+/// sha256 are given once, under `archive` (docs/compat.md).
+pub fn write_import_files(dir: &Path, saved: &SavedImages) -> Result<()> {
     let mut map = serde_json::Map::new();
-    for i in images {
+    for (image, image_size) in &saved.images {
         map.insert(
-            i.image.clone(),
+            image.clone(),
             serde_json::json!({
-                "name": i.image,
+                "name": image,
                 "exists_locally": true,
                 "size_info": {
-                    "uncompressed": i.image_size,
-                    "compressed_estimate": i.image_size / 3,
-                    "human_readable": human(i.image_size),
+                    "uncompressed": image_size,
+                    "compressed_estimate": image_size / 3,
+                    "human_readable": human(*image_size),
                 },
                 "export": {
                     "success": true,
-                    "file": i.file,
-                    "size": i.size,
-                    "human_readable_size": human(i.size),
-                    "sha256": i.sha256,
+                    "file": saved.file,
                 },
             }),
         );
     }
     let manifest = serde_json::json!({
-        "version": "1.0.0",
+        "version": "2.0.0",
+        "archive": {
+            "file": saved.file,
+            "size": saved.size,
+            "human_readable_size": human(saved.size),
+            "sha256": saved.sha256,
+            "images": saved.images.len(),
+        },
         "images": map,
-        "total_images": images.len(),
-        "total_size": images.iter().map(|i| i.size).sum::<u64>(),
+        "total_images": saved.images.len(),
+        "total_size": saved.size,
     });
     let mut text = serde_json::to_string_pretty(&manifest).unwrap_or_default();
     text.push('\n');
@@ -193,7 +227,8 @@ pub fn write_import_files(dir: &Path, images: &[ExportedImage]) -> Result<()> {
 }
 
 const IMPORT_SCRIPT: &str = r#"#!/usr/bin/env bash
-# Load every image archive of this folder into the local Docker engine.
+# Load the image archive(s) of this folder into the local Docker engine: images.tar holds
+# every image, each layer once (one `docker save` of them all).
 # Written by `kz package --with-images`; exits 1 if any archive fails to load.
 set -u
 cd "$(dirname "$0")" || exit 1
@@ -239,14 +274,6 @@ mod tests {
 
     #[test]
     fn names_and_sizes() {
-        assert_eq!(
-            archive_name("kamiwazaai/tool-git-mcp:1.0.0-dev"),
-            "kamiwazaai_tool-git-mcp_1.0.0-dev.tar"
-        );
-        assert_eq!(
-            archive_name("localhost:5000/a/b:1"),
-            "localhost_5000_a_b_1.tar"
-        );
         assert_eq!(human(0), "0.0 B");
         assert_eq!(human(1536), "1.5 KB");
         assert_eq!(human(190 * 1024 * 1024), "190.0 MB");

@@ -16,7 +16,8 @@ mod run;
 mod targets;
 
 pub use export::{
-    archive_name, export_images, registry_images, write_import_files, ExportedImage, IMAGES_DIR,
+    registry_images, save_images, write_import_files, SaveProgress, SavedImages, ARCHIVE,
+    IMAGES_DIR,
 };
 pub use targets::targets;
 

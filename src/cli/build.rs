@@ -17,9 +17,11 @@ use std::time::{Duration, Instant};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Extensions to build (folder name or type/name); default: the current one, else all.
+    /// Extensions to build (folder name, type/name or path), or one Synapse app (its folder,
+    /// `synapse/<slug>`, or CONTEXT=<folder> in the environment, as publish.sh reads it);
+    /// default: the current extension or app, else all of them.
     names: Vec<String>,
-    /// Build every extension of the workspace.
+    /// Build every extension and every Synapse app (`synapse/<slug>/`) of the workspace.
     #[arg(long, conflicts_with = "names")]
     all: bool,
     /// The stage whose tags the images get: dev, stage, prod (or one of kz.yaml).
@@ -65,12 +67,30 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
         ws.select(&args.names)?
     };
     let chosen = args.scope.apply(ctx, &ws, &settings, chosen)?;
+    let opts = options(args);
     let mut targets = Vec::new();
     let mut planning_failed = Vec::new();
     for ext in &chosen {
         match build::targets(&ws.root, ext, &settings, Some(stage)) {
-            Ok(found) => targets.extend(found),
+            Ok(found) => targets.extend(found.into_iter().map(|t| (t, opts.clone()))),
             Err(e) => planning_failed.push(e),
+        }
+    }
+    // The workspace's Synapse apps belong to "everything": --all, or no name given outside
+    // any extension (not narrowed by --changed-since / --shard, which select extensions).
+    let whole = args.scope.changed_since.is_none() && args.scope.shard.is_none();
+    if whole && (args.all || (args.names.is_empty() && ws.current.is_none())) {
+        for dir in crate::synapse::workspace_apps(&ws.root) {
+            let display = dir
+                .strip_prefix(&ws.root)
+                .map_or_else(|_| dir.display().to_string(), |p| p.display().to_string());
+            match super::synapse_apps::plan(&dir, &display, ctx) {
+                Ok(app) => {
+                    let opts = synapse_options(args, &app);
+                    targets.push((app.target, opts));
+                }
+                Err(e) => planning_failed.push(e),
+            }
         }
     }
     // One extension asked for and it cannot be planned: that error is the answer.
@@ -91,52 +111,44 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
         }
         return Ok(ExitStatus::Failure);
     }
-    let opts = BuildOptions {
-        force: args.force || args.no_cache,
-        no_cache: args.no_cache,
-        platform: args.platform.clone(),
-        ..BuildOptions::default()
-    };
-    execute(args, ctx, targets, &opts, planning_failed.len())
+    execute(args, ctx, targets, planning_failed.len())
 }
 
-/// A Synapse app: one build with the manifest label, tagged `<REGISTRY>/<NS>/<slug>:<version>`
-/// and `:latest`; refused while the manifest has errors.
+/// A Synapse app: one build with the manifest label, tagged with `runtime.image` and its
+/// `:latest`; refused while the manifest has errors.
 fn build_synapse(
     args: &Args,
     ctx: &Context,
     dir: &std::path::Path,
     display: &str,
 ) -> Result<ExitStatus, Error> {
-    let target = crate::synapse::Target::from_env(&ctx.env);
-    let app = match crate::synapse::build::plan(dir, display, &target) {
-        Ok(app) => app,
-        Err(err) => {
-            if let Error::ValidationFailed { report } = &err {
-                super::validate::print_text(ctx, report);
-            }
-            return Err(err);
-        }
-    };
-    for f in &app.findings.findings {
-        ctx.out
-            .warn(&format!("{}: {} [{}]", f.file, f.message, f.rule));
+    let app = super::synapse_apps::plan(dir, display, ctx)?;
+    let opts = synapse_options(args, &app);
+    execute(args, ctx, vec![(app.target, opts)], 0)
+}
+
+/// The build options of a Synapse app: the manifest label on top of the flags.
+fn synapse_options(args: &Args, app: &crate::synapse::build::AppBuild) -> BuildOptions {
+    BuildOptions {
+        labels: app.labels(),
+        ..options(args)
     }
-    let opts = BuildOptions {
+}
+
+/// The build options the flags ask for.
+fn options(args: &Args) -> BuildOptions {
+    BuildOptions {
         force: args.force || args.no_cache,
         no_cache: args.no_cache,
         platform: args.platform.clone(),
-        labels: app.labels(),
         ..BuildOptions::default()
-    };
-    execute(args, ctx, vec![app.target], &opts, 0)
+    }
 }
 
 fn execute(
     args: &Args,
     ctx: &Context,
-    targets: Vec<BuildTarget>,
-    opts: &BuildOptions,
+    targets: Vec<(BuildTarget, BuildOptions)>,
     planning_failed: usize,
 ) -> Result<ExitStatus, Error> {
     let jobs = args.jobs.map_or_else(
@@ -147,24 +159,27 @@ fn execute(
     let bars = !ctx.out.is_quiet() && !args.json && std::io::stderr().is_terminal();
     let rows = runtime.block_on(async {
         let engine = Engine::connect(&EngineConfig::from_env(&ctx.env)).await?;
-        Ok::<_, Error>(build_all(&engine, targets, opts, jobs, bars, ctx).await)
+        Ok::<_, Error>(build_all(&engine, targets, jobs, bars, ctx).await)
     })?;
     report(&rows, planning_failed, args.json, ctx)
 }
 
 async fn build_all(
     engine: &Engine,
-    targets: Vec<BuildTarget>,
-    opts: &BuildOptions,
+    targets: Vec<(BuildTarget, BuildOptions)>,
     jobs: usize,
     bars: bool,
     ctx: &Context,
 ) -> Vec<Row> {
     let multi = MultiProgress::new();
-    let width = targets.iter().map(|t| t.image().len()).max().unwrap_or(0);
+    let width = targets
+        .iter()
+        .map(|(t, _)| t.image().len())
+        .max()
+        .unwrap_or(0);
     let style = ProgressStyle::with_template("{spinner:.cyan} {prefix} {wide_msg:.dim}")
         .unwrap_or_else(|_| ProgressStyle::default_spinner());
-    let work = targets.into_iter().map(|target| {
+    let work = targets.into_iter().map(|(target, opts)| {
         let bar = if bars {
             let bar = multi.add(ProgressBar::new_spinner().with_style(style.clone()));
             bar.set_prefix(format!("{:width$}", target.image()));
@@ -203,7 +218,7 @@ async fn build_all(
                     .status(&ctx.out.dim(&format!("{image}: {number}/{total} {text}"))),
                 _ => {}
             };
-            let result = build::build_target(engine, &target, opts, on_event).await;
+            let result = build::build_target(engine, &target, &opts, on_event).await;
             let elapsed = start.elapsed();
             let verdict = match &result {
                 Ok(BuildOutcome::Built { .. }) => format!("built in {}", secs(elapsed)),

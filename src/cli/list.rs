@@ -1,5 +1,7 @@
 //! `kz list [--json] [--changed-since REF] [--shard I/N]`: the extensions of the workspace with
-//! their versions, services, images and files; the JSON is what a CI matrix needs.
+//! their versions, services, images and files; the JSON is what a CI matrix needs. Then its
+//! Synapse apps (`synapse/<slug>/`, `type: synapse`, `images` = their `runtime.image`), unless
+//! --changed-since or --shard narrows the list (they select extensions only).
 
 use super::Context;
 use crate::error::Error;
@@ -28,7 +30,8 @@ struct Row {
     version: Option<String>,
     /// The compose services (dev file, else the App Garden file), in file order.
     services: Vec<String>,
-    /// The images kz builds for it, at its version (what `kz build` tags, without a stage).
+    /// The images kz builds for it, at its version (what `kz build` tags, without a stage); a
+    /// Synapse app's `runtime.image`.
     images: Vec<String>,
     files: Files,
 }
@@ -40,6 +43,9 @@ struct Files {
     appgarden: bool,
     dockerfile: bool,
     readme: bool,
+    /// synapse-app.yaml (absent for extensions).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    synapse_app: Option<bool>,
 }
 
 fn row(ws: &Workspace, settings: &Settings, ext: &Extension) -> Row {
@@ -70,6 +76,39 @@ fn row(ws: &Workspace, settings: &Settings, ext: &Extension) -> Row {
             appgarden: has(crate::compose::APPGARDEN_FILE),
             dockerfile,
             readme: has("README.md"),
+            synapse_app: None,
+        },
+    }
+}
+
+/// A Synapse app of the workspace (`dir` is its folder under `synapse/`).
+fn synapse_row(dir: &std::path::Path) -> Row {
+    let manifest = crate::synapse::AppManifest::load(&dir.join(crate::synapse::FILE_NAME)).ok();
+    let folder = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let has = |f: &str| dir.join(f).is_file();
+    let field = |f: fn(&crate::synapse::AppManifest) -> Option<&str>| {
+        manifest.as_ref().and_then(|m| f(m).map(str::to_owned))
+    };
+    Row {
+        kind: "synapse",
+        path: format!("{}/{folder}", crate::synapse::WORKSPACE_DIR),
+        dir: folder,
+        name: field(crate::synapse::AppManifest::name),
+        version: field(crate::synapse::AppManifest::version),
+        services: Vec::new(),
+        images: field(crate::synapse::AppManifest::image)
+            .into_iter()
+            .collect(),
+        files: Files {
+            manifest: false,
+            compose: false,
+            appgarden: false,
+            dockerfile: has("Dockerfile"),
+            readme: has("README.md"),
+            synapse_app: Some(true),
         },
     }
 }
@@ -79,7 +118,14 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
     let chosen = args
         .scope
         .apply(ctx, &ws, &settings, ws.extensions.iter().collect())?;
-    let rows: Vec<Row> = chosen.into_iter().map(|e| row(&ws, &settings, e)).collect();
+    let mut rows: Vec<Row> = chosen.into_iter().map(|e| row(&ws, &settings, e)).collect();
+    if args.scope.changed_since.is_none() && args.scope.shard.is_none() {
+        rows.extend(
+            crate::synapse::workspace_apps(&ws.root)
+                .iter()
+                .map(|d| synapse_row(d)),
+        );
+    }
     if args.json {
         ctx.out
             .data(&serde_json::to_string_pretty(&rows).unwrap_or_default());
@@ -87,7 +133,7 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
     }
     if rows.is_empty() {
         ctx.out
-            .status("no extensions yet; create one with `kz new app|service|tool NAME`");
+            .status("no extensions yet; create one with `kz new app|service|tool|synapse NAME`");
         return Ok(ExitStatus::Success);
     }
     let width = rows.iter().map(|r| r.path.len()).max().unwrap_or(0).max(9);
@@ -98,6 +144,7 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
     for r in &rows {
         let flags = [
             (r.files.manifest, "kamiwaza.json"),
+            (r.files.synapse_app == Some(true), "synapse-app.yaml"),
             (r.files.compose, "compose"),
             (r.files.appgarden, "appgarden"),
             (r.files.dockerfile, "Dockerfile"),

@@ -23,6 +23,7 @@ mod serve_registry;
 mod synapse_apps;
 mod synapse_publish;
 mod synapse_remote;
+mod synapse_retarget;
 mod sync_compose;
 mod test;
 mod validate;
@@ -81,9 +82,11 @@ enum Command {
     Run(run::RunArgs),
     /// Stop and remove a Synapse app started by `kz run`.
     Stop(run::StopArgs),
+    /// Move a Synapse app to another registry or namespace: rewrite its runtime.image in place.
+    Retarget(synapse_retarget::Args),
     /// Create a new app, service, tool or Synapse app from the built-in templates.
     New(new::Args),
-    /// List the extensions of the workspace.
+    /// List the extensions and Synapse apps of the workspace.
     List(list::Args),
     /// Bump an extension's version (major, minor or patch).
     Bump(bump::Args),
@@ -215,6 +218,7 @@ pub fn main() -> u8 {
         Command::Inspect(args) => synapse_remote::inspect(&args, &ctx),
         Command::Index(args) => synapse_remote::index(&args, &ctx),
         Command::Stop(args) => run::stop(&args, &ctx),
+        Command::Retarget(args) => synapse_retarget::run(&args, &ctx),
         Command::List(args) => list::run(&args, &ctx),
         Command::Bump(args) => bump::run(&args, &ctx),
         Command::Clean(args) => clean::run(&args, &ctx),

@@ -1,7 +1,8 @@
 //! `kz package [--out DIR] [--with-images]`: build/kamiwaza-extension-registry/ as
 //! `<out>/kamiwaza-registry-YYYYMMDD-HHMMSS.tar.gz` (local time in the name only); with
-//! `--with-images`, every image the catalogue references is saved from the engine into
-//! `garden/<dir>/docker-images/` of the archive, with manifest.json and import-images.sh.
+//! `--with-images`, every image the catalogue references is saved from the engine, in one
+//! multi-image save (each layer once), as `garden/<dir>/docker-images/images.tar` of the
+//! archive, with manifest.json and import-images.sh; a progress bar in bytes while it saves.
 
 use super::output::count;
 use super::Context;
@@ -11,6 +12,8 @@ use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::package;
 use crate::workspace::Workspace;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Args)]
@@ -105,26 +108,57 @@ fn export(
         .tempdir_in(&build_dir)
         .map_err(|e| Error::write(&build_dir, e))?;
     let runtime = super::runtime()?;
+    // A byte bar on a terminal (indicatif), one line at the start and end otherwise.
+    let bar = (!ctx.out.is_quiet() && std::io::stderr().is_terminal()).then(|| {
+        let style = ProgressStyle::with_template(
+            "   Saving {msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {elapsed}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+        ProgressBar::new(0).with_style(style)
+    });
     let saved = runtime.block_on(async {
         let engine = Engine::connect(&EngineConfig::from_env(&ctx.env)).await?;
-        build::export_images(&engine, &images, tmp.path(), |image, n, total| {
-            ctx.out.status(&format!("   Saving {image} ({n}/{total})"));
+        build::save_images(&engine, &images, tmp.path(), |p| match (p, &bar) {
+            (build::SaveProgress::Start { images, estimate }, Some(bar)) => {
+                bar.set_length(estimate);
+                bar.set_message(count(images, "image"));
+            }
+            (build::SaveProgress::Start { images, estimate }, None) => {
+                ctx.out.status(&format!(
+                    "   Saving {} in one archive (about {estimate} bytes of distinct layers)",
+                    count(images, "image")
+                ));
+            }
+            (build::SaveProgress::Written { written }, Some(bar)) => {
+                // The estimate leaves out tar headers and configs: grow rather than overflow.
+                if written > bar.length().unwrap_or(0) {
+                    bar.set_length(written);
+                }
+                bar.set_position(written);
+            }
+            (build::SaveProgress::Written { .. }, None) => {}
         })
         .await
-    })?;
+    });
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let saved = saved?;
     build::write_import_files(tmp.path(), &saved)?;
-    let mut files: Vec<(String, PathBuf)> = saved
-        .iter()
-        .map(|i| (i.file.clone(), i.path.clone()))
-        .collect();
+    let mut files: Vec<(String, PathBuf)> = vec![(saved.file.clone(), saved.path.clone())];
     for extra in ["import-images.sh", "manifest.json"] {
         files.push((extra.to_owned(), tmp.path().join(extra)));
     }
     files.sort();
-    let total: u64 = saved.iter().map(|i| i.size).sum();
     ctx.out.done(
         "Saved",
-        &format!("{} ({total} bytes)", count(saved.len(), "image")),
+        &format!(
+            "{} into {} ({} bytes, each layer once)",
+            count(saved.images.len(), "image"),
+            saved.file,
+            saved.size
+        ),
     );
     let overlay = package::Overlay {
         dir: format!("{garden}/{}", build::IMAGES_DIR),

@@ -29,17 +29,14 @@ pub(crate) struct Args {
     /// Extensions to publish (folder name or type/name), or one Synapse app folder; default: the
     /// current extension or app, else all.
     names: Vec<String>,
-    /// The stage: dev, stage, prod (kz.yaml `stages` defines more).
-    #[arg(long, default_value = "dev")]
-    stage: String,
-    /// Platforms to build and push, comma separated.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "linux/amd64,linux/arm64",
-        value_name = "OS/ARCH,..."
-    )]
-    platforms: Vec<String>,
+    /// The stage: dev, stage, prod (kz.yaml `stages` defines more) [default: dev]. Not for a
+    /// Synapse app.
+    #[arg(long, value_name = "STAGE")]
+    stage: Option<String>,
+    /// Platforms to build and push, comma separated [default: linux/amd64,linux/arm64]. Not
+    /// for a Synapse app.
+    #[arg(long, value_delimiter = ',', value_name = "OS/ARCH,...")]
+    platforms: Option<Vec<String>>,
     /// Push the images only, not the catalogue.
     #[arg(long, conflicts_with = "catalog_only")]
     images_only: bool,
@@ -64,14 +61,51 @@ pub(crate) struct Args {
     scope: super::scope::Scope,
 }
 
+/// The stage when `--stage` is not given.
+const DEFAULT_STAGE: &str = "dev";
+/// The platforms when `--platforms` is not given.
+const DEFAULT_PLATFORMS: [&str; 2] = ["linux/amd64", "linux/arm64"];
+
 pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
-    // In (or naming) a Synapse app folder: push the app's two tags.
+    // In (or naming) a Synapse app folder: push the app's two tags (or, with --dry-run, say
+    // which). The extension flags do not apply there: given, they are an error.
     if let Some((dir, display)) = super::synapse_apps::app_dir(&args.names, ctx)? {
-        return super::synapse_publish::publish(&dir, &display, ctx);
+        let given: Vec<&str> = [
+            ("--stage", args.stage.is_some()),
+            ("--platforms", args.platforms.is_some()),
+            ("--force", args.force),
+            ("--images-only", args.images_only),
+            ("--catalog-only", args.catalog_only),
+            ("--repo-version", args.catalog.repo_version.is_some()),
+            ("--lock-timeout", args.catalog.lock_timeout.is_some()),
+            ("--pin", args.catalog.pin),
+            ("--no-pin", args.catalog.no_pin),
+            ("--pin-external", args.catalog.pin_external),
+            ("--no-verify-images", args.no_verify_images),
+        ]
+        .into_iter()
+        .filter_map(|(flag, set)| set.then_some(flag))
+        .collect();
+        if !given.is_empty() {
+            return Err(Error::Usage {
+                message: format!(
+                    "{} {} not apply to a Synapse app ({display}): it is published as its \
+                     runtime.image and :latest; only --dry-run does",
+                    given.join(", "),
+                    if given.len() == 1 { "does" } else { "do" }
+                ),
+            });
+        }
+        return super::synapse_publish::publish(&dir, &display, args.dry_run, ctx);
     }
     let (ws, settings) = ctx.workspace()?;
-    let stage = settings.require_stage(&args.stage)?.clone();
-    let opts = image_options(stage, &args.platforms, args.force)?;
+    let stage_name = args.stage.as_deref().unwrap_or(DEFAULT_STAGE);
+    let stage = settings.require_stage(stage_name)?.clone();
+    let platforms = args
+        .platforms
+        .clone()
+        .unwrap_or_else(|| DEFAULT_PLATFORMS.iter().map(|p| (*p).to_owned()).collect());
+    let opts = image_options(stage, &platforms, args.force)?;
     let runtime = super::runtime()?;
     runtime.block_on(async {
         // The catalogue is built and its bucket settings checked before any image is pushed,
@@ -79,7 +113,7 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
         let catalogue = if args.images_only {
             None
         } else {
-            Some(publish_catalog::prepare(ctx, &ws, &settings, &args.stage, &args.catalog).await?)
+            Some(publish_catalog::prepare(ctx, &ws, &settings, stage_name, &args.catalog).await?)
         };
         let mut known = Pins::new();
         if !args.catalog_only {

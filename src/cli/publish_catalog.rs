@@ -32,9 +32,16 @@ pub(crate) struct CatalogArgs {
     /// Pin third-party images too (resolved in their registries).
     #[arg(long, conflicts_with = "no_pin")]
     pub(crate) pin_external: bool,
-    /// Seconds to wait for another publisher's lock before giving up.
-    #[arg(long, default_value_t = 30, value_name = "SECS")]
-    pub(crate) lock_timeout: u64,
+    /// Seconds to wait for another publisher's lock before giving up [default: 30].
+    #[arg(long, value_name = "SECS")]
+    pub(crate) lock_timeout: Option<u64>,
+}
+
+impl CatalogArgs {
+    /// `--lock-timeout`, 30 s when not given.
+    fn lock_timeout(&self) -> Duration {
+        Duration::from_secs(self.lock_timeout.unwrap_or(30))
+    }
 }
 
 /// The stage's catalogue, its target and a client for its bucket.
@@ -232,7 +239,7 @@ pub(crate) async fn run_publish(
     }
     let opts = catalog::Options {
         force,
-        lock_timeout: Duration::from_secs(args.lock_timeout),
+        lock_timeout: args.lock_timeout(),
         lock_ttl: LOCK_TTL,
         holder: holder(ctx),
     };

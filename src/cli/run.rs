@@ -1,12 +1,13 @@
 //! `kz run [PATH|IMAGE] [--network N] [--publish PORT] [--timeout SECS]` and `kz stop [SLUG]`:
 //! start a Synapse app as the workspace's runner does, wait for its health path, print the
-//! state; stop and remove it.
+//! state; stop and remove it. In an app folder the image is `runtime.image`, refused when its
+//! label is not the manifest as it is now (rebuild after editing synapse-app.yaml).
 
 use super::Context;
 use crate::docker::{Engine, EngineConfig};
 use crate::error::Error;
 use crate::exit::ExitStatus;
-use crate::synapse::{self, run, AppManifest, Target};
+use crate::synapse::{self, run, AppManifest};
 use std::time::Duration;
 
 #[derive(Debug, clap::Args)]
@@ -32,19 +33,15 @@ pub(crate) struct StopArgs {
 
 pub(crate) fn run(args: &RunArgs, ctx: &Context) -> Result<ExitStatus, Error> {
     let names: Vec<String> = args.app.iter().cloned().collect();
-    let image = match super::synapse_apps::app_dir(&names, ctx)? {
-        Some((dir, _)) => {
-            let manifest = AppManifest::load(&dir.join(synapse::FILE_NAME))?;
-            let (Some(slug), Some(version)) = (manifest.name(), manifest.version()) else {
-                return Err(Error::invalid(
-                    &manifest.path,
-                    "metadata.name and metadata.version are required",
-                ));
-            };
-            format!("{}:{version}", Target::from_env(&ctx.env).repository(slug))
+    // An app folder: its runtime.image, which must carry the manifest as it is now. An image
+    // reference: whatever manifest its label holds.
+    let (image, app) = match super::synapse_apps::app_dir(&names, ctx)? {
+        Some((dir, display)) => {
+            let app = super::synapse_apps::plan(&dir, &display, ctx)?;
+            (app.reference.clone(), Some((app, display)))
         }
         None => match &args.app {
-            Some(image) => image.clone(),
+            Some(image) => (image.clone(), None),
             None => {
                 return Err(Error::Usage {
                     message: "no synapse-app.yaml here; name an app folder or an image".to_owned(),
@@ -60,7 +57,12 @@ pub(crate) fn run(args: &RunArgs, ctx: &Context) -> Result<ExitStatus, Error> {
     };
     let result = super::runtime()?.block_on(async {
         let engine = Engine::connect(&EngineConfig::from_env(&ctx.env)).await?;
-        let manifest = run::image_manifest(&engine, &image).await?;
+        let manifest = match &app {
+            Some((app, display)) => {
+                run::check_current(&engine, &image, &app.manifest, display).await?
+            }
+            None => run::image_manifest(&engine, &image).await?,
+        };
         let slug = manifest.name().unwrap_or_default().to_owned();
         ctx.out.status(&format!(
             "Starting {} from {image} on {}",

@@ -58,3 +58,29 @@ fn relative(path: &std::path::Path, base: &std::path::Path) -> String {
         Err(_) => path.display().to_string(),
     }
 }
+
+/// Plan the app in `dir` for build, run or publish: the manifest's errors are printed and
+/// stop it; its warnings (a `REGISTRY`/`NS` disagreeing with `runtime.image` among them) are
+/// printed and it goes on with `runtime.image`.
+pub(crate) fn plan(
+    dir: &std::path::Path,
+    display: &str,
+    ctx: &Context,
+) -> Result<synapse::build::AppBuild, Error> {
+    let target = synapse::Target::from_env(&ctx.env);
+    match synapse::build::plan(dir, display, &target) {
+        Ok(app) => {
+            for f in &app.findings.findings {
+                ctx.out
+                    .warn(&format!("{}: {} [{}]", f.file, f.message, f.rule));
+            }
+            Ok(app)
+        }
+        Err(err) => {
+            if let Error::ValidationFailed { report } = &err {
+                super::validate::print_text(ctx, report);
+            }
+            Err(err)
+        }
+    }
+}

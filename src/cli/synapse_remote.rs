@@ -1,4 +1,5 @@
-//! `kz inspect IMAGE [--remote] [--json]` and `kz index REGISTRY [--repo R...] [--out FILE]`:
+//! `kz inspect [IMAGE] [--remote] [--json]` (in an app folder, IMAGE defaults to its
+//! `runtime.image`) and `kz index REGISTRY [--repo R...] [--out FILE]`:
 //! the Synapse manifest label of one image (local engine or registry), and an App Store style
 //! index of a whole registry.
 
@@ -15,8 +16,9 @@ use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct InspectArgs {
-    /// The image: a local engine image, or with --remote `<registry>/<repo>:<tag>`.
-    image: String,
+    /// The image: a local engine image, or with --remote `<registry>/<repo>:<tag>` (default:
+    /// the runtime.image of the app folder kz runs in, or CONTEXT).
+    image: Option<String>,
     /// Read the image from its registry (manifest, config blob) instead of the engine.
     #[arg(long)]
     remote: bool,
@@ -54,14 +56,29 @@ fn registry(host: &str, ctx: &Context) -> Result<Registry, Error> {
 
 pub(crate) fn inspect(args: &InspectArgs, ctx: &Context) -> Result<ExitStatus, Error> {
     let target = Target::from_env(&ctx.env);
+    let image = match &args.image {
+        Some(image) => image.clone(),
+        None => {
+            let Some((dir, _)) = super::synapse_apps::app_dir(&[], ctx)? else {
+                return Err(Error::Usage {
+                    message: "no synapse-app.yaml here; name the image".to_owned(),
+                });
+            };
+            let manifest = crate::synapse::AppManifest::load(&dir.join(crate::synapse::FILE_NAME))?;
+            manifest
+                .image()
+                .ok_or_else(|| Error::invalid(&manifest.path, "runtime.image is missing"))?
+                .to_owned()
+        }
+    };
     let app = super::runtime()?.block_on(async {
         if args.remote {
-            let parsed = crate::imageref::ImageRef::parse(&args.image);
+            let parsed = crate::imageref::ImageRef::parse(&image);
             let Some(host) = parsed.registry.clone() else {
                 return Err(Error::Usage {
                     message: format!(
                         "`{}` names no registry; write <registry>/<repo>:<tag>",
-                        args.image
+                        image
                     ),
                 });
             };
@@ -75,11 +92,11 @@ pub(crate) fn inspect(args: &InspectArgs, ctx: &Context) -> Result<ExitStatus, E
             remote::read(&registry, &parsed.repository, &reference, &cache, &target)
                 .await?
                 .ok_or_else(|| Error::Usage {
-                    message: format!("{} has no image `{}`", host, args.image),
+                    message: format!("{} has no image `{}`", host, image),
                 })
         } else {
             let engine = Engine::connect(&EngineConfig::from_env(&ctx.env)).await?;
-            local(&engine, &args.image, &target).await
+            local(&engine, &image, &target).await
         }
     })?;
     if args.json {
@@ -216,9 +233,19 @@ pub(crate) fn index(args: &IndexArgs, ctx: &Context) -> Result<ExitStatus, Error
         None => ctx.out.raw(&json),
     }
     ctx.out.status(&format!(
-        "{}, {} left out, in {} of {} ({} config blobs fetched, {} from the cache) in {:.2} s",
-        count(index.apps.len(), "app"),
-        index.rejected.len(),
+        "{} ({}), {} left out, in {} of {} ({} config blobs fetched, {} from the cache) in \
+         {:.2} s",
+        count(
+            index
+                .apps
+                .iter()
+                .map(|a| a.repository.as_str())
+                .collect::<std::collections::BTreeSet<_>>()
+                .len(),
+            "app"
+        ),
+        count(index.apps.len(), "tag"),
+        count(index.rejected.len(), "image"),
         count(index.images, "image"),
         count(index.repositories, "repository"),
         cache.fetched.load(std::sync::atomic::Ordering::Relaxed),

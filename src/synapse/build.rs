@@ -1,9 +1,12 @@
 //! `kz build` for a Synapse app: one image from the app folder's Dockerfile, with the label
-//! `io.synapse.app.manifest` = base64 of synapse-app.yaml's exact bytes, tagged
-//! `<REGISTRY>/<NS>/<slug>:<version>` and `:latest`, as publish.sh does. The build itself is
+//! `io.synapse.app.manifest` = base64 of synapse-app.yaml's exact bytes, tagged with
+//! `runtime.image` (`<registry>/<ns>/<slug>:<version>`) and its `:latest`, as publish.sh does.
+//! `runtime.image` is the one source of the name: `REGISTRY`/`NS` disagreeing with it are
+//! warnings from the lint. The build itself is
 //! `crate::build::build_target` (context, .dockerignore, content-hash skip, streamed log); this
 //! module only decides what to build, and refuses an app whose manifest has errors.
 
+use super::lint::split_image;
 use super::{label, lint, AppManifest, Target, FILE_NAME, LABEL};
 use crate::build::{BuildTarget, Dockerfile, Origin};
 use crate::error::Error;
@@ -15,8 +18,10 @@ use std::path::Path;
 #[derive(Clone, Debug)]
 pub struct AppBuild {
     pub manifest: AppManifest,
-    /// `<registry>/<ns>/<slug>:<version>`.
+    /// `runtime.image`: `<registry>/<ns>/<slug>:<version>`.
     pub reference: String,
+    /// The registry host of `runtime.image` (where `kz publish` pushes).
+    pub registry: String,
     /// `<registry>/<ns>/<slug>:latest`.
     pub latest: String,
     pub target: BuildTarget,
@@ -32,8 +37,9 @@ impl AppBuild {
 }
 
 /// Plan the build of the app in `dir` (`display` names it in findings). Fails with
-/// [`Error::ValidationFailed`] when the lint finds errors, and when `runtime.image` is not the
-/// reference kz is about to tag (the registry differing is only a warning in `kz validate`).
+/// [`Error::ValidationFailed`] when the lint finds errors (a `runtime.image` whose tag is not
+/// the version or whose name is not the slug among them). `target` (REGISTRY/NS) only adds
+/// warnings when it disagrees with `runtime.image`.
 pub fn plan(dir: &Path, display: &str, target: &Target) -> Result<AppBuild, Error> {
     let findings = lint::check_app(dir, display, target);
     let report = Report {
@@ -48,27 +54,28 @@ pub fn plan(dir: &Path, display: &str, target: &Target) -> Result<AppBuild, Erro
     }
     let path = dir.join(FILE_NAME);
     let manifest = AppManifest::load(&path)?;
-    let (Some(slug), Some(version)) = (manifest.name(), manifest.version()) else {
+    let (Some(slug), Some(image)) = (manifest.name(), manifest.image()) else {
         return Err(Error::invalid(
             &path,
-            "metadata.name and metadata.version are required",
+            "metadata.name and runtime.image are required",
         ));
     };
-    let repository = target.repository(slug);
-    let reference = format!("{repository}:{version}");
+    let parts = match split_image(image) {
+        Some(parts) if !image.contains('@') => parts,
+        _ => {
+            return Err(Error::invalid(
+                &path,
+                format!(
+                    "runtime.image `{image}` is not `<registry>/<namespace>/<name>:<version>` \
+                     (no digest): kz tags the image it builds with it"
+                ),
+            ))
+        }
+    };
+    let reference = image.to_owned();
+    let repository = image.rsplit_once(':').map_or(image, |(r, _)| r);
     let latest = format!("{repository}:latest");
-    if manifest.image() != Some(reference.as_str()) {
-        return Err(Error::invalid(
-            &path,
-            format!(
-                "runtime.image is `{}`, but kz builds `{reference}` (REGISTRY={}, NS={}); make \
-                 them agree",
-                manifest.image().unwrap_or_default(),
-                target.registry,
-                target.namespace
-            ),
-        ));
-    }
+    let registry = parts.registry.to_owned();
     let build = BuildTarget {
         extension: display.to_owned(),
         service: slug.to_owned(),
@@ -93,6 +100,7 @@ pub fn plan(dir: &Path, display: &str, target: &Target) -> Result<AppBuild, Erro
     Ok(AppBuild {
         manifest,
         reference,
+        registry,
         latest,
         target: build,
         findings,

@@ -8,6 +8,7 @@
 //! * `scaffold` — `kz new synapse SLUG --framework X`;
 //! * `build` — what `kz build` builds for an app (the build is `crate::build`);
 //! * `run` — `kz run` / `kz stop`, the workspace runner's contract on a laptop;
+//! * `retarget` — `kz retarget`: rewrite `runtime.image` in place (another registry/namespace);
 //! * `publish` — pushing an app's two tags; `remote` — `kz inspect` and `kz index` over a
 //!   registry (manifest → config blob → label, config blobs cached by digest).
 //!
@@ -20,6 +21,7 @@ pub mod lint;
 pub mod manifest;
 pub mod publish;
 pub mod remote;
+pub mod retarget;
 pub mod rules;
 pub mod run;
 pub mod scaffold;
@@ -37,42 +39,45 @@ pub const DEFAULT_NAMESPACE: &str = "synapse_apps";
 /// The workspace folder holding Synapse apps.
 pub const WORKSPACE_DIR: &str = "synapse";
 
-/// Where apps are pushed: `<registry>/<namespace>/<slug>`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// `REGISTRY` and `NS` as the environment gives them. They fill in `runtime.image` at
+/// `kz new` (defaults when unset); afterwards `runtime.image` is the one source of an app's
+/// image name, and a `REGISTRY`/`NS` that disagrees with it is only a warning.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Target {
-    pub registry: String,
-    pub namespace: String,
-}
-
-impl Default for Target {
-    fn default() -> Self {
-        Target {
-            registry: DEFAULT_REGISTRY.to_owned(),
-            namespace: DEFAULT_NAMESPACE.to_owned(),
-        }
-    }
+    /// `REGISTRY`, when set and not blank.
+    pub registry: Option<String>,
+    /// `NS`, when set and not blank.
+    pub namespace: Option<String>,
 }
 
 impl Target {
-    /// `REGISTRY` and `NS` from the environment handed in (as publish.sh reads them), else the
-    /// defaults.
+    /// `REGISTRY` and `NS` from the environment handed in (as publish.sh reads them).
     pub fn from_env(env: &BTreeMap<String, String>) -> Target {
-        let pick = |key: &str, default: &str| {
+        let pick = |key: &str| {
             env.get(key)
                 .map(|v| v.trim().trim_end_matches('/'))
                 .filter(|v| !v.is_empty())
-                .unwrap_or(default)
-                .to_owned()
+                .map(str::to_owned)
         };
         Target {
-            registry: pick("REGISTRY", DEFAULT_REGISTRY),
-            namespace: pick("NS", DEFAULT_NAMESPACE),
+            registry: pick("REGISTRY"),
+            namespace: pick("NS"),
         }
     }
 
-    /// `<registry>/<namespace>/<slug>`.
+    /// `REGISTRY`, else publish.sh's default.
+    pub fn registry(&self) -> &str {
+        self.registry.as_deref().unwrap_or(DEFAULT_REGISTRY)
+    }
+
+    /// `NS`, else publish.sh's default.
+    pub fn namespace(&self) -> &str {
+        self.namespace.as_deref().unwrap_or(DEFAULT_NAMESPACE)
+    }
+
+    /// `<registry>/<namespace>/<slug>` (what `kz new` writes into `runtime.image`).
     pub fn repository(&self, slug: &str) -> String {
-        format!("{}/{}/{slug}", self.registry, self.namespace)
+        format!("{}/{}/{slug}", self.registry(), self.namespace())
     }
 }
 

@@ -91,7 +91,9 @@ pub struct RemoteApp {
     /// The label's value, decoded: the manifest text.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manifest: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// How the label stored `manifest` (base64 as publish.sh writes it, or plain text); the
+    /// `manifest` field is always the decoded text.
+    #[serde(rename = "label_encoding", skip_serializing_if = "Option::is_none")]
     pub encoding: Option<label::Encoding>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub slug: Option<String>,
@@ -242,7 +244,7 @@ pub async fn index(
     cache: &BlobCache,
 ) -> Result<Index, Error> {
     let repos = if opts.repos.is_empty() {
-        let prefix = format!("{}/", target.namespace);
+        let prefix = format!("{}/", target.namespace());
         registry
             .catalog()
             .await?
@@ -275,7 +277,7 @@ pub async fn index(
         .await;
     let mut index = Index {
         registry: registry.host().to_owned(),
-        namespace: target.namespace.clone(),
+        namespace: target.namespace().to_owned(),
         apps: Vec::new(),
         rejected: Vec::new(),
         repositories: repos.len(),

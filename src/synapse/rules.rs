@@ -135,13 +135,13 @@ pub static RULES: &[Rule] = &[
     ),
     rule(
         "synapse/image-namespace",
-        E,
-        "the runtime.image namespace is not NS (default synapse_apps)",
+        W,
+        "NS is set and is not the runtime.image namespace (runtime.image is used)",
     ),
     rule(
         "synapse/image-registry",
         W,
-        "the runtime.image registry is not REGISTRY (default registry.local.datamaker.io)",
+        "REGISTRY is set and is not the runtime.image registry (runtime.image is used)",
     ),
     // volumes
     rule(

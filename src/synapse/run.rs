@@ -106,6 +106,26 @@ pub async fn image_manifest(engine: &Engine, image: &str) -> Result<AppManifest,
     AppManifest::from_bytes(Path::new(image), bytes)
 }
 
+/// The manifest in `image`'s label, which must be `current`'s exact bytes: an image built from
+/// an older synapse-app.yaml is refused (`display` names the app folder in the message).
+pub async fn check_current(
+    engine: &Engine,
+    image: &str,
+    current: &AppManifest,
+    display: &str,
+) -> Result<AppManifest, Error> {
+    let built = image_manifest(engine, image).await?;
+    if built.bytes() != current.bytes() {
+        return Err(Error::Usage {
+            message: format!(
+                "the image {image} was built from another synapse-app.yaml than {display}'s; \
+                 run `kz build` first"
+            ),
+        });
+    }
+    Ok(built)
+}
+
 /// Start the app (replacing a container of the same name that kz started before) and wait
 /// until it is healthy. `on_wait` is called after each failed probe with what it saw.
 pub async fn run(

@@ -383,8 +383,8 @@ pub fn render(slug: &str, framework: Framework, target: &Target) -> Vec<(String,
             )
             .replace("{{framework_label}}", framework.label())
             .replace("{{framework}}", framework.name())
-            .replace("{{registry}}", &target.registry)
-            .replace("{{namespace}}", &target.namespace)
+            .replace("{{registry}}", target.registry())
+            .replace("{{namespace}}", target.namespace())
             .replace("{{files}}", &sources.join(", "))
             .replace("{{dev}}", framework.dev_hint())
     };

@@ -70,6 +70,12 @@ fn validate_json_has_exactly_its_fields() {
 fn list_json_has_exactly_its_fields() {
     let ws = Ws::new();
     ws.copy_extensions(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples"));
+    std::fs::create_dir_all(ws.path("synapse")).expect("mkdir");
+    ws.kz_in(
+        "synapse",
+        &["new", "synapse", "notes", "--framework", "static"],
+    )
+    .code(0);
     let run = ws.kz(&["list", "--json"]);
     run.code(0);
     let list: Vec<ListEntry> = serde_json::from_str(&run.stdout)
@@ -83,13 +89,34 @@ fn list_json_has_exactly_its_fields() {
         [
             ("app", "apps/team-notes"),
             ("service", "services/service-kv"),
-            ("tool", "tools/tool-echo")
+            ("tool", "tools/tool-echo"),
+            ("synapse", "synapse/notes")
         ]
     );
     for e in &list {
         assert!(e.path.ends_with(&e.dir), "{e:?}");
         assert_eq!(e.name.as_deref(), Some(e.dir.as_str()), "{e:?}");
         assert!(e.version.is_some(), "{e:?}");
+        if e.kind == "synapse" {
+            assert!(e.services.is_empty(), "{e:?}");
+            assert_eq!(
+                e.images,
+                ["registry.local.datamaker.io/synapse_apps/notes:0.1.0"],
+                "{e:?}"
+            );
+            assert_eq!(
+                e.files.keys().collect::<Vec<_>>(),
+                [
+                    "appgarden",
+                    "compose",
+                    "dockerfile",
+                    "manifest",
+                    "readme",
+                    "synapse_app"
+                ]
+            );
+            continue;
+        }
         assert!(!e.services.is_empty(), "{e:?}");
         assert!(
             e.images

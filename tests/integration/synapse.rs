@@ -410,27 +410,125 @@ fn rules_are_listed_and_folder_rules_fire() {
     ws.write("svc/Dockerfile", "FROM x\nCMD [\"python\", \"-m\", \"uvicorn\", \"app:app\", \"--host\", \"0.0.0.0\", \"--port\", \"8080\"]\n");
     ws.write("svc/synapse-app.yaml", &original);
     ws.kz(&["validate", "--strict", "svc"]).code(0);
-    // REGISTRY / NS say where the image must point.
+    // runtime.image is the one source of the image name: a moved image is fine as it is, and a
+    // REGISTRY / NS set later and disagreeing is a warning naming both.
     let moved = original.replace(
         "registry.local.datamaker.io/synapse_apps/",
         "127.0.0.1:5000/apps/",
     );
     ws.write("svc/synapse-app.yaml", moved);
-    ws.kz(&["validate", "svc"])
-        .code(1)
-        .stdout_has("error[synapse/image-namespace]")
-        .stdout_has("warning[synapse/image-registry]");
+    ws.kz(&["validate", "--strict", "svc"]).code(0);
     let run = std::process::Command::new(crate::harness::KZ)
-        .args(["validate", "--strict", "svc"])
+        .args(["validate", "svc"])
         .current_dir(ws.path("."))
-        .env("REGISTRY", "127.0.0.1:5000")
-        .env("NS", "apps")
+        .env("REGISTRY", "registry.local.datamaker.io")
+        .env("NS", "synapse_apps")
         .output()
         .expect("kz");
-    assert_eq!(
-        run.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&run.stdout)
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(run.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("warning[synapse/image-registry]")
+            && stdout.contains("REGISTRY is `registry.local.datamaker.io` but runtime.image is `127.0.0.1:5000/apps/")
+            && stdout.contains("warning[synapse/image-namespace]"),
+        "{stdout}"
     );
+}
+
+/// `kz retarget` rewrites runtime.image of an app `kz new` made (unmodified) and nothing else.
+#[test]
+fn retarget_rewrites_runtime_image_in_place() {
+    let ws = Ws::new();
+    ws.kz(&["new", "synapse", "notes", "--framework", "static"])
+        .code(0);
+    let before = ws.read("notes/synapse-app.yaml");
+    let old = "registry.local.datamaker.io/synapse_apps/notes:0.1.0";
+    assert!(before.contains(old));
+    ws.kz_in(
+        "notes",
+        &["retarget", "--registry", "127.0.0.1:5000", "--ns", "team"],
+    )
+    .code(0)
+    .stderr_has(&format!("{old} -> 127.0.0.1:5000/team/notes:0.1.0"));
+    let after = ws.read("notes/synapse-app.yaml");
+    assert_eq!(
+        after,
+        before.replacen(old, "127.0.0.1:5000/team/notes:0.1.0", 1)
+    );
+    ws.kz(&["validate", "--strict", "notes"]).code(0);
+    ws.kz(&["retarget", "notes", "--registry", "127.0.0.1:5000"])
+        .code(0)
+        .stderr_has("nothing changed");
+    ws.kz(&["retarget", "notes"]).code(2);
+    ws.kz(&["retarget", "notes", "--registry", "a/b"])
+        .code(2)
+        .stderr_has("not a registry host");
+    assert_eq!(ws.read("notes/synapse-app.yaml"), after);
+}
+
+/// The publish flags that only mean something for extensions are errors for an app, before
+/// anything is contacted.
+#[test]
+fn publish_refuses_extension_flags_for_a_synapse_app() {
+    let ws = Ws::new();
+    ws.kz(&["new", "synapse", "notes", "--framework", "static"])
+        .code(0);
+    for flag in [
+        &["--stage", "prod"][..],
+        &["--platforms", "linux/amd64"],
+        &["--force"],
+        &["--images-only"],
+        &["--catalog-only"],
+        &["--lock-timeout", "5"],
+    ] {
+        let mut args = vec!["publish", "--dry-run"];
+        args.extend_from_slice(flag);
+        ws.kz_in("notes", &args)
+            .code(2)
+            .stderr_has(&format!("{} does not apply to a Synapse app", flag[0]));
+    }
+    ws.kz(&["publish", "notes", "--force", "--images-only"])
+        .code(2)
+        .stderr_has("--force, --images-only do not apply");
+}
+
+/// Synapse apps of a workspace are listed with the extensions (`type: synapse`), and
+/// `kz build --help` says how to build one.
+#[test]
+fn list_shows_synapse_apps_and_build_help_mentions_them() {
+    let ws = Ws::new();
+    ws.write(
+        "apps/chat/kamiwaza.json",
+        "{\"name\": \"chat\", \"version\": \"0.2.0\"}",
+    );
+    std::fs::create_dir_all(ws.path("synapse")).expect("mkdir");
+    ws.kz_in(
+        "synapse",
+        &["new", "synapse", "notes", "--framework", "static"],
+    )
+    .code(0);
+    let table = ws.kz(&["list"]);
+    table
+        .code(0)
+        .stdout_has("apps/chat")
+        .stdout_has("synapse/notes");
+    let json = ws.kz(&["list", "--json"]);
+    let rows: serde_json::Value = serde_json::from_str(&json.code(0).stdout).expect("json");
+    let rows = rows.as_array().expect("rows");
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[0]["type"], "app");
+    assert_eq!(rows[0]["services"].as_array().map(Vec::len), Some(0));
+    assert_eq!(rows[1]["type"], "synapse");
+    assert_eq!(rows[1]["path"], "synapse/notes");
+    assert_eq!(rows[1]["name"], "notes");
+    assert_eq!(rows[1]["version"], "0.1.0");
+    assert_eq!(
+        rows[1]["images"],
+        serde_json::json!(["registry.local.datamaker.io/synapse_apps/notes:0.1.0"])
+    );
+    assert_eq!(rows[1]["files"]["synapse_app"], true);
+    let help = ws.kz(&["build", "--help"]);
+    help.code(0)
+        .stdout_has("Synapse app")
+        .stdout_has("CONTEXT=");
 }

@@ -100,3 +100,28 @@ fn list_rules_names_every_rule() {
         .stdout_has("registry/duplicate-name");
     assert!(run.stdout.lines().count() >= 40);
 }
+/// The README's paths: `./apps/x`, an absolute path, `apps/x/` (tab completion's slash) and a
+/// relative path from another folder all name the extension `apps/x` does.
+#[test]
+fn extension_paths_select_like_names() {
+    let ws = Ws::new();
+    ws.copy_extensions(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples"));
+    let by_name = ws.kz(&["validate", "apps/team-notes"]);
+    assert_ne!(by_name.code, 2, "{}", by_name.stderr);
+    let abs = ws.path("apps/team-notes");
+    let abs = abs.to_str().expect("utf-8");
+    for given in ["./apps/team-notes", "apps/team-notes/", abs, "team-notes"] {
+        let run = ws.kz(&["validate", given]);
+        assert_eq!(run.code, by_name.code, "{given}: {}", run.stderr);
+        assert_eq!(run.stdout, by_name.stdout, "{given}");
+    }
+    let from_services = ws.kz_in("services", &["validate", "../apps/team-notes"]);
+    assert_eq!(from_services.code, by_name.code, "{}", from_services.stderr);
+    // A wrong selector names the forms that work.
+    ws.kz(&["validate", "apps/team-notes/extra"])
+        .code(2)
+        .stderr_has("`apps/<name>`");
+    ws.kz(&["validate", "things/team-notes"])
+        .code(2)
+        .stderr_has("`apps/<name>`");
+}

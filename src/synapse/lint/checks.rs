@@ -128,26 +128,36 @@ fn image(sink: &mut Sink, root: &Node, target: &Target) {
             );
         }
     }
-    if parts.namespace != target.namespace {
+    // REGISTRY / NS filled runtime.image in at `kz new`; set later and disagreeing, they are
+    // only a warning naming both: runtime.image is what kz builds, runs and pushes.
+    let image = node.as_str().unwrap_or_default();
+    if let Some(ns) = target
+        .namespace
+        .as_deref()
+        .filter(|ns| *ns != parts.namespace)
+    {
         sink.at(
             "synapse/image-namespace",
             node,
             format!(
-                "the runtime.image namespace is {}, not {} (NS), where the App Store scans",
-                code(parts.namespace),
-                code(&target.namespace)
+                "NS is {} but runtime.image is {} (namespace {}); kz uses runtime.image \
+                 (`kz retarget --ns {ns}` moves the app)",
+                code(ns),
+                code(image),
+                code(parts.namespace)
             ),
         );
     }
-    if parts.registry != target.registry {
+    if let Some(registry) = target.registry.as_deref().filter(|r| *r != parts.registry) {
         sink.at(
             "synapse/image-registry",
             node,
             format!(
-                "the runtime.image registry is {}, not {} (REGISTRY); kz builds and pushes to \
-                 REGISTRY",
-                code(parts.registry),
-                code(&target.registry)
+                "REGISTRY is {} but runtime.image is {} (registry {}); kz uses runtime.image \
+                 (`kz retarget --registry {registry}` moves the app)",
+                code(registry),
+                code(image),
+                code(parts.registry)
             ),
         );
     }

@@ -4,6 +4,7 @@
 //! value of the wrong type (that is a finding too).
 
 mod checks;
+pub(crate) use checks::split_image;
 mod project;
 mod scan;
 mod schema;

@@ -41,6 +41,41 @@ fn a_good_manifest_is_clean() {
 }
 
 #[test]
+fn registry_and_namespace_only_warn_when_set_and_name_both() {
+    let moved = GOOD.replace(
+        "registry.local.datamaker.io/synapse_apps/",
+        "127.0.0.1:5000/apps/",
+    );
+    assert_eq!(
+        rules(&lint(&moved)),
+        Vec::<&str>::new(),
+        "unset: runtime.image rules"
+    );
+    let env = Target {
+        registry: Some("registry.local.datamaker.io".to_owned()),
+        namespace: Some("synapse_apps".to_owned()),
+    };
+    let f = check_bytes(moved.as_bytes(), "app", "x", &env);
+    assert_eq!(
+        rules(&f),
+        ["synapse/image-namespace", "synapse/image-registry"]
+    );
+    assert!(f
+        .iter()
+        .all(|f| f.severity == crate::validate::Severity::Warning));
+    assert!(
+        f[1].message.contains("registry.local.datamaker.io"),
+        "{}",
+        f[1].message
+    );
+    assert!(
+        f[1].message.contains("127.0.0.1:5000/apps/good-app:1.2.3"),
+        "{}",
+        f[1].message
+    );
+}
+
+#[test]
 fn lines_point_at_the_value() {
     let text = GOOD.replace("1.2.3\"", "1.2.4\"");
     let f = lint(&text);
@@ -86,6 +121,12 @@ fn every_rule_can_fire() {
     ];
     let mut fired: Vec<Finding> = bad_manifests.iter().flat_map(|m| lint(m)).collect();
     fired.extend(check_bytes(&[0xff, 0xfe], "app", "x", &Target::default()));
+    // REGISTRY / NS set and disagreeing with runtime.image.
+    let elsewhere = Target {
+        registry: Some("127.0.0.1:5000".to_owned()),
+        namespace: Some("apps".to_owned()),
+    };
+    fired.extend(check_bytes(GOOD.as_bytes(), "app", "x", &elsewhere));
     // the app folder
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("synapse-app.yaml"), GOOD).expect("write");

@@ -12,4 +12,5 @@ mod package_libs;
 mod publish;
 pub(crate) mod regserver;
 mod synapse_engine;
-mod synapse_registry;
+mod synapse_flow;
+pub(crate) mod synapse_registry;

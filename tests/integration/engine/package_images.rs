@@ -1,7 +1,8 @@
 //! `kz package --with-images` on the real engine: every image of the catalogue (docker_images
-//! and extra_docker_images) saved into `garden/v2/docker-images/` with manifest.json and
-//! import-images.sh; the saved archives load back into the engine; a missing image fails the run
-//! naming it.
+//! and extra_docker_images) saved with ONE multi-image save into
+//! `garden/v2/docker-images/images.tar` (a layer shared by several images stored once) with
+//! manifest.json and import-images.sh; the archive loads back into the engine; a missing image
+//! fails the run naming it.
 
 use crate::engine::build::BuildWs;
 use bollard::query_parameters::{ImportImageOptions, RemoveImageOptions, TagImageOptions};
@@ -49,24 +50,41 @@ fn unpack(path: &std::path::Path) -> BTreeMap<String, (u32, Vec<u8>)> {
     out
 }
 
-/// The RepoTags of the one image in a `docker save` archive.
-fn repo_tags(image_tar: &[u8]) -> Vec<String> {
+/// The RepoTags of every image in a `docker save` archive (its manifest.json), sorted; how
+/// many layers the images reference in all; how many layer files the archive holds.
+fn saved_contents(image_tar: &[u8]) -> (Vec<String>, usize, usize) {
     let mut archive = tar::Archive::new(image_tar);
+    let mut tags = None;
+    let mut references = 0;
+    let mut layers = 0;
     for entry in archive.entries().expect("entries") {
         let mut entry = entry.expect("entry");
-        if entry.path().expect("path").to_string_lossy() == "manifest.json" {
+        let path = entry.path().expect("path").to_string_lossy().into_owned();
+        if path == "manifest.json" {
             let mut text = String::new();
             entry.read_to_string(&mut text).expect("read");
             let v: serde_json::Value = serde_json::from_str(&text).expect("json");
-            return v[0]["RepoTags"]
+            references = v
                 .as_array()
-                .expect("tags")
+                .expect("images")
                 .iter()
+                .map(|i| i["Layers"].as_array().map_or(0, Vec::len))
+                .sum();
+            let mut all: Vec<String> = v
+                .as_array()
+                .expect("images")
+                .iter()
+                .flat_map(|i| i["RepoTags"].as_array().cloned().unwrap_or_default())
                 .map(|t| t.as_str().unwrap_or_default().to_owned())
                 .collect();
+            all.sort();
+            tags = Some(all);
+        } else if path.ends_with("/layer.tar") {
+            layers += 1;
         }
     }
-    panic!("no manifest.json in the image archive");
+    let tags = tags.expect("no manifest.json in the image archive");
+    (tags, references, layers)
 }
 
 #[test]
@@ -86,7 +104,9 @@ fn images_are_packed_and_load_back() {
         .expect("tag the extra image");
     b.kz(&["build-registry"]).code(0);
     let run = b.kz(&["package", "--with-images", "--out", "dist"]);
-    run.code(0).stderr_has("Saved 3 images");
+    run.code(0)
+        .stderr_has("Saving 3 images in one archive")
+        .stderr_has("Saved 3 images into images.tar");
     let archive = std::path::PathBuf::from(run.stdout.trim());
     let files = unpack(&archive);
     let dir = "kamiwaza-extension-registry/garden/v2/docker-images";
@@ -98,21 +118,38 @@ fn images_are_packed_and_load_back() {
     let manifest: serde_json::Value =
         serde_json::from_slice(&files[&format!("{dir}/manifest.json")].1).expect("manifest");
     assert_eq!(manifest["total_images"], 3);
+    let (_, data) = files
+        .get(&format!("{dir}/images.tar"))
+        .unwrap_or_else(|| panic!("images.tar missing from {:?}", files.keys()));
+    let tar_files: Vec<&String> = files
+        .keys()
+        .filter(|k| k.starts_with(dir) && k.ends_with(".tar"))
+        .collect();
+    assert_eq!(
+        tar_files.len(),
+        1,
+        "one archive for all images: {tar_files:?}"
+    );
+    let (tags, references, layers) = saved_contents(data);
+    let mut want: Vec<String> = images.to_vec();
+    want.sort();
+    assert_eq!(tags, want);
+    // busybox's layer is in all three images and stored once: 5 references, 3 layer files.
+    assert!(
+        layers < references,
+        "shared layers stored once: {layers} layer files for {references} references"
+    );
+    let sha: String = Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(manifest["archive"]["file"], "images.tar");
+    assert_eq!(manifest["archive"]["size"], data.len());
+    assert_eq!(manifest["archive"]["sha256"], sha.as_str());
     for image in &images {
-        let name = format!("{}.tar", image.replace(['/', ':'], "_"));
-        let (_, data) = files
-            .get(&format!("{dir}/{name}"))
-            .unwrap_or_else(|| panic!("{name} missing from {:?}", files.keys()));
-        assert_eq!(repo_tags(data), vec![image.to_owned()], "{name}");
         let entry = &manifest["images"][image.as_str()];
         assert_eq!(entry["export"]["success"], true);
-        assert_eq!(entry["export"]["file"], name.as_str());
-        assert_eq!(entry["export"]["size"], data.len());
-        let sha: String = Sha256::digest(data)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        assert_eq!(entry["export"]["sha256"], sha.as_str());
+        assert_eq!(entry["export"]["file"], "images.tar");
     }
     let (mode, script) = &files[&format!("{dir}/import-images.sh")];
     assert_eq!(*mode, 0o755);
@@ -125,9 +162,7 @@ fn images_are_packed_and_load_back() {
     // The saved archive is what `docker load` takes: remove the image, load it, find it again.
     let tool_a = &images[1];
     let before = b.engine.id(tool_a).expect("built");
-    let saved = files[&format!("{dir}/{}.tar", tool_a.replace(['/', ':'], "_"))]
-        .1
-        .clone();
+    let saved = files[&format!("{dir}/images.tar")].1.clone();
     b.engine
         .block_on(b.engine.docker().remove_image(
             tool_a,

@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// docker-registry with its access log written to `log`.
-struct LoggedRegistry {
+pub(crate) struct LoggedRegistry {
     port: u16,
     child: Child,
     log: PathBuf,
@@ -20,7 +20,7 @@ struct LoggedRegistry {
 }
 
 impl LoggedRegistry {
-    fn start() -> LoggedRegistry {
+    pub(crate) fn start() -> LoggedRegistry {
         assert!(
             Path::new(REGISTRY_BIN).is_file(),
             "{REGISTRY_BIN} is missing"
@@ -69,7 +69,7 @@ impl LoggedRegistry {
         panic!("docker-registry did not start");
     }
 
-    fn host(&self) -> String {
+    pub(crate) fn host(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
 
@@ -82,6 +82,25 @@ impl LoggedRegistry {
             .join(&hex[..2])
             .join(hex)
             .join("data")
+    }
+
+    /// The access log's requests that write (PUT, POST, PATCH, DELETE) so far.
+    pub(crate) fn writes(&self) -> Vec<String> {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        log.lines()
+            .filter(|l| {
+                ["\"PUT /", "\"POST /", "\"PATCH /", "\"DELETE /"]
+                    .iter()
+                    .any(|m| l.contains(m))
+            })
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Every request line of the access log so far.
+    pub(crate) fn requests(&self) -> usize {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        log.lines().filter(|l| l.contains(" /v2/")).count()
     }
 
     /// GET requests for the blob `digest` so far.
@@ -251,7 +270,9 @@ fn build_publish_inspect_index_round_trip() {
     );
     let doc: serde_json::Value = serde_json::from_str(&json.code(0).stdout).expect("json");
     assert_eq!(doc["slug"], slug.as_str());
-    assert_eq!(doc["encoding"], "base64");
+    // The manifest is decoded already: no bare "encoding" beside it, only how the label held it.
+    assert!(doc.get("encoding").is_none(), "{doc}");
+    assert_eq!(doc["label_encoding"], "base64");
     assert_eq!(doc["platform"], "linux/amd64");
 
     // Three images that are not apps, in the namespace the App Store scans.
@@ -300,7 +321,7 @@ fn build_publish_inspect_index_round_trip() {
             "synapse_apps/broken-label:1.0.0: the io.synapse.app.manifest label holds no manifest",
         )
         .stderr_has("synapse_apps/bad-manifest:1.0.0: the manifest has errors")
-        .stderr_has("2 apps, 3 left out, in 5 images of 4 repositories");
+        .stderr_has("1 app (2 tags), 3 images left out, in 5 images of 4 repositories");
     let index: serde_json::Value = serde_json::from_str(&ws.read("index.json")).expect("json");
     let apps = index["apps"].as_array().expect("apps");
     let tags: Vec<&str> = apps
@@ -320,6 +341,8 @@ fn build_publish_inspect_index_round_trip() {
             .expect("digest")
             .starts_with("sha256:"));
         assert!(app["findings"].as_array().expect("findings").is_empty());
+        assert!(app.get("encoding").is_none(), "{app}");
+        assert_eq!(app["label_encoding"], "base64");
     }
     assert_eq!(apps[0]["digest"], apps[1]["digest"], "one image, two tags");
     let rejected: Vec<&str> = index["rejected"]
