@@ -9,6 +9,8 @@
 #    (busybox, python:3.11-slim / 3.12-slim, node:22-bookworm-slim: see "Stand-in base images"
 #    below); root file systems are cached as tarballs in target/kz-ci.
 #  * makes a virtualenv with moto's S3 server (target/kz-ci/moto) for the publish tests;
+#  * makes a virtualenv with Kamiwaza's kz-ext (PyPI kamiwaza-sdk, pinned version) in
+#    $CI_DIR/kzext, whose entry builder the v3 catalogue test compares kz with;
 #  * downloads setuptools and wheel into target/kz-ci/wheelhouse, so the package-libs tests build
 #    a wheel offline (pip's isolated build installs them from there: PIP_NO_INDEX, PIP_FIND_LINKS).
 #
@@ -214,6 +216,14 @@ if [ ! -x "$CI_DIR/moto/bin/moto_server" ]; then
     python3 -m venv "$CI_DIR/moto"
     "$CI_DIR/moto/bin/pip" install -q "moto[server]" >"$CI_DIR/pip.log" 2>&1 \
         || { say "pip install moto[server] failed:"; tail -20 "$CI_DIR/pip.log" >&2; exit 1; }
+fi
+
+KZEXT_VERSION=1.3.0
+if [ "$("$CI_DIR/kzext/bin/python" -c 'import importlib.metadata as m; print(m.version("kamiwaza-sdk"))' 2>/dev/null)" != "$KZEXT_VERSION" ]; then
+    say "installing kamiwaza-sdk $KZEXT_VERSION (kz-ext) in $CI_DIR/kzext"
+    python3 -m venv "$CI_DIR/kzext"
+    "$CI_DIR/kzext/bin/pip" install -q "kamiwaza-sdk==$KZEXT_VERSION" >"$CI_DIR/pip-kzext.log" 2>&1 \
+        || { say "pip install kamiwaza-sdk failed:"; tail -20 "$CI_DIR/pip-kzext.log" >&2; exit 1; }
 fi
 
 if ! ls "$CI_DIR"/wheelhouse/setuptools-*.whl "$CI_DIR"/wheelhouse/wheel-*.whl >/dev/null 2>&1; then

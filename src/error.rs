@@ -123,6 +123,9 @@ pub enum Error {
     },
     #[error("image `{image}` is not in the local engine")]
     ImageMissing { image: String },
+    /// A catalogue names an image (or a digest of it) the registry does not hold.
+    #[error("{}", not_in_registry(missing))]
+    NotInRegistry { missing: Vec<String> },
     #[error("{message}")]
     BadArgument { message: String, hint: String },
     #[error(
@@ -245,6 +248,9 @@ impl Error {
             Error::ImageMissing { .. } => {
                 Some("build it first with `kz build` (or pull it)".to_owned())
             }
+            Error::NotInRegistry { .. } => Some(
+                "push the images first (`kz publish --images-only --stage <S>`)".to_owned(),
+            ),
             Error::PublishSetting { hint, .. } => Some(hint.clone()),
             Error::S3 { .. } => Some(
                 "check the stage's AWS profile (AWS_PROFILE_<STAGE>), its bucket \
@@ -315,8 +321,20 @@ impl Error {
             Error::ValidationFailed { .. }
             | Error::BuildFailed { .. }
             | Error::ImageMissing { .. }
+            | Error::NotInRegistry { .. }
             | Error::AppUnhealthy { .. } => ExitStatus::Failure,
             _ => ExitStatus::Usage,
         }
+    }
+}
+
+fn not_in_registry(missing: &[String]) -> String {
+    match missing {
+        [one] => format!("the registry does not hold {one}"),
+        many => format!(
+            "the registry does not hold {} images: {}",
+            many.len(),
+            many.join(", ")
+        ),
     }
 }

@@ -52,6 +52,8 @@ pub struct Settings {
     /// `build.network`: the network image builds get (`kz build --network` and
     /// `KZ_BUILD_NETWORK` win over it).
     pub build_network: Option<crate::build::BuildNetwork>,
+    /// kz.yaml `catalogue.repo_version`: the layout commands use without `--repo-version`.
+    pub repo_version: Option<crate::registry::RepoVersion>,
 }
 
 /// One `validate.accept` entry of kz.yaml: findings of `rule` in `extension` (in `path`, a file
@@ -85,6 +87,7 @@ impl Default for Settings {
             accept: Vec::new(),
             build_builder: None,
             build_network: None,
+            repo_version: None,
         }
     }
 }
@@ -227,6 +230,25 @@ impl Settings {
                             }
                             _ => {
                                 return Err(err(k, format!("unknown key `build.{}`", key_text(k))))
+                            }
+                        }
+                    }
+                }
+                Some("catalogue") => {
+                    for (k, v) in value
+                        .as_map()
+                        .ok_or_else(|| err(value, "`catalogue` must be a mapping".into()))?
+                    {
+                        let text = string(v).ok_or_else(|| err(v, "expected a string".into()))?;
+                        match k.as_str() {
+                            Some("repo_version") => {
+                                self.repo_version = Some(text.parse().map_err(|m| err(v, m))?)
+                            }
+                            _ => {
+                                return Err(err(
+                                    k,
+                                    format!("unknown key `catalogue.{}`", key_text(k)),
+                                ))
                             }
                         }
                     }

@@ -88,7 +88,7 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
             super::validate::run(&args_of(&with_scope(&[]))?, c)
         }),
         command_step("build-registry", "the registry was not built", || {
-            super::build_registry::run_default(c)
+            super::build_registry::run_default(c, None)
         }),
         Step::new("package", || {
             let path = super::package::pack_into(c, &ws, &ws.root.join("dist"), false)?;

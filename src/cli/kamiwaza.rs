@@ -21,6 +21,8 @@ enum Sub {
     Push(PushArgs),
     /// List the app templates on Kamiwaza.
     List(ListArgs),
+    /// Ask Kamiwaza to import from its remote catalogue (all, or the extensions named).
+    Sync(SyncArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -30,6 +32,15 @@ struct PushArgs {
     /// Replace this template (it must exist), whatever its name and version.
     #[arg(long, value_name = "ID")]
     template_id: Option<String>,
+    /// Do not verify the server's TLS certificate.
+    #[arg(long)]
+    insecure: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct SyncArgs {
+    /// Extension names (as in the catalogue) to import; default: everything.
+    names: Vec<String>,
     /// Do not verify the server's TLS certificate.
     #[arg(long)]
     insecure: bool,
@@ -49,7 +60,35 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
     match &args.command {
         Sub::Push(a) => push(a, ctx),
         Sub::List(a) => list(a, ctx),
+        Sub::Sync(a) => sync(a, ctx),
     }
+}
+
+/// Settings from the workspace, or outside one from the environment alone.
+fn settings_anywhere(ctx: &Context) -> Result<Settings, Error> {
+    match Workspace::discover(&ctx.cwd) {
+        Ok(ws) => Settings::load(&ws.root, &ctx.env),
+        Err(Error::NoWorkspace { .. }) => Ok(Settings {
+            vars: ctx.env.clone(),
+            ..Settings::default()
+        }),
+        Err(e) => Err(e),
+    }
+}
+
+fn sync(args: &SyncArgs, ctx: &Context) -> Result<ExitStatus, Error> {
+    let settings = settings_anywhere(ctx)?;
+    let conn = connection(ctx, &settings, args.insecure)?;
+    let reply = kamiwaza::sync(&conn, &args.names)?;
+    ctx.out
+        .data(&serde_json::to_string_pretty(&reply).unwrap_or_default());
+    let what = if args.names.is_empty() {
+        "everything in the remote catalogue".to_owned()
+    } else {
+        args.names.join(", ")
+    };
+    ctx.out.done("Synced", &what);
+    Ok(ExitStatus::Success)
 }
 
 fn connection(ctx: &Context, settings: &Settings, insecure: bool) -> Result<Connection, Error> {
@@ -82,7 +121,7 @@ fn push(args: &PushArgs, ctx: &Context) -> Result<ExitStatus, Error> {
     if !registry.is_dir() {
         ctx.out
             .note("no registry built yet; running `kz build-registry` (stage dev, v2) first");
-        let status = super::build_registry::run_default(ctx)?;
+        let status = super::build_registry::run_default(ctx, None)?;
         if status != ExitStatus::Success {
             return Ok(status);
         }

@@ -15,8 +15,10 @@ mod output;
 mod package;
 mod package_libs;
 mod plan;
+mod promote;
 mod publish;
 mod publish_catalog;
+mod published;
 mod run;
 mod scope;
 mod serve_registry;
@@ -28,6 +30,7 @@ mod sync_compose;
 mod test;
 mod test_health;
 mod validate;
+mod verify_images;
 
 pub use output::Output;
 
@@ -118,6 +121,14 @@ enum Command {
     Man(completions::ManArgs),
     /// Check the engine, BuildKit, disk, tools and Kamiwaza kz depends on (exit 1 on a fail).
     Doctor(doctor::Args),
+    /// Check that every image a stage's catalogue names is in its registry, for every platform.
+    VerifyImages(verify_images::Args),
+    /// Put a stage's images under another stage's tags (manifest copy) and publish its entries.
+    Promote(promote::Args),
+    /// List what a stage's published catalogue holds (name, version, images, pinned or not).
+    Published(published::PublishedArgs),
+    /// Download a stage's published catalogue and previews into a registry folder.
+    DownloadRegistry(published::DownloadArgs),
 }
 
 /// What every command gets: where it runs, the environment and the output streams.
@@ -242,6 +253,10 @@ pub fn main() -> u8 {
         Command::Completions(args) => completions::completions(&args, &ctx),
         Command::Man(args) => completions::man(&args, &ctx),
         Command::Doctor(args) => doctor::run(&args, &ctx),
+        Command::VerifyImages(args) => verify_images::run(&args, &ctx),
+        Command::Promote(args) => promote::run(&args, &ctx),
+        Command::Published(args) => published::published(&args, &ctx),
+        Command::DownloadRegistry(args) => published::download(&args, &ctx),
     };
     match result {
         Ok(status) => status.code(),

@@ -29,6 +29,10 @@ pub(crate) struct Args {
     /// build/kamiwaza-extension-registry/; repeatable). `.env` files and private keys never are.
     #[arg(long = "allow", value_name = "PATH")]
     allow: Vec<String>,
+    /// The catalogue layout to pack (built first, stage dev, when nothing is built yet); the
+    /// built folder must hold it. Default: kz.yaml `catalogue.repo_version`, else what is built.
+    #[arg(long, value_enum)]
+    repo_version: Option<super::build_registry::Layout>,
 }
 
 pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
@@ -40,7 +44,7 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
     if !registry.is_dir() {
         ctx.out
             .note("no registry built yet; running `kz build-registry` (stage dev, v2) first");
-        let status = super::build_registry::run_default(ctx)?;
+        let status = super::build_registry::run_default(ctx, args.repo_version)?;
         if status != ExitStatus::Success {
             return Ok(status);
         }

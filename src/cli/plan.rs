@@ -64,8 +64,9 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
         }
         let mut status = ExitStatus::Success;
         if !args.images_only {
-            let p =
+            let mut p =
                 publish_catalog::prepare(ctx, &ws, &settings, &args.stage, &args.catalog).await?;
+            publish_catalog::repin_for_plan(ctx, &mut p, &ws, &settings).await?;
             let plan = catalog::plan(&p.store, &p.target, &p.local, args.force).await?;
             if plan.conflicts() > 0 {
                 status = ExitStatus::Failure;

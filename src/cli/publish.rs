@@ -1,6 +1,7 @@
 //! `kz publish [NAME...] --stage S [--platforms P,...] [--images-only|--catalog-only] [--dry-run]
-//! [--force] [--lock-timeout SECS] [--repo-version v1|v2]`: push the stage's images (skipping
-//! those the registry holds already), then the catalogue (`publish_catalog.rs`: merged with the
+//! [--force] [--lock-timeout SECS] [--repo-version v1|v2|v3] [--pin|--no-pin] [--pin-external]`:
+//! push the stage's images (skipping those the registry holds already), then the catalogue,
+//! its kz-built images pinned to the pushed digests for v3 (or with `--pin`) (`publish_catalog.rs`: merged with the
 //! published one under a lock). `--dry-run` prints what would be pushed, skipped and changed, and
 //! writes nothing anywhere. The catalogue goes last, so it never names a missing image.
 //! In a Synapse app folder (or naming one), it pushes the app's `<version>` and `latest` tags
@@ -16,6 +17,7 @@ use crate::oci::auth::CredentialStore;
 use crate::oci::layers::LayerCache;
 use crate::oci::RegistryOptions;
 use crate::publish::images::{self, Action, ImagePlan, Options, PushEvent, Registries};
+use crate::registry::Pins;
 use crate::settings::Settings;
 use crate::workspace::Workspace;
 
@@ -38,9 +40,13 @@ pub(crate) struct Args {
     /// Push the images only, not the catalogue.
     #[arg(long, conflicts_with = "catalog_only")]
     images_only: bool,
-    /// Upload the catalogue only, not the images.
+    /// Upload the catalogue only, not the images (after checking, as `kz verify-images` does,
+    /// that every image it names is in its registry for every platform).
     #[arg(long)]
     catalog_only: bool,
+    /// With --catalog-only: skip that image check.
+    #[arg(long, requires = "catalog_only")]
+    no_verify_images: bool,
     /// Print what would be pushed or skipped; push and upload nothing.
     #[arg(long)]
     dry_run: bool,
@@ -72,6 +78,10 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
             ("--catalog-only", args.catalog_only),
             ("--repo-version", args.catalog.repo_version.is_some()),
             ("--lock-timeout", args.catalog.lock_timeout.is_some()),
+            ("--pin", args.catalog.pin),
+            ("--no-pin", args.catalog.no_pin),
+            ("--pin-external", args.catalog.pin_external),
+            ("--no-verify-images", args.no_verify_images),
         ]
         .into_iter()
         .filter_map(|(flag, set)| set.then_some(flag))
@@ -105,14 +115,20 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
         } else {
             Some(publish_catalog::prepare(ctx, &ws, &settings, stage_name, &args.catalog).await?)
         };
+        let mut known = Pins::new();
         if !args.catalog_only {
-            let status = publish_images(args, ctx, &ws, &settings, &opts).await?;
-            if status != ExitStatus::Success {
-                return Ok(status);
-            }
+            known = publish_images(args, ctx, &ws, &settings, &opts).await?;
         }
         match catalogue {
-            Some(prepared) => {
+            Some(mut prepared) => {
+                if args.dry_run {
+                    publish_catalog::repin_for_plan(ctx, &mut prepared, &ws, &settings).await?;
+                } else {
+                    publish_catalog::repin(ctx, &mut prepared, &ws, &settings, &known).await?;
+                    if args.catalog_only && !args.no_verify_images {
+                        super::verify_images::check(ctx, &prepared.local, &opts.platforms).await?;
+                    }
+                }
                 publish_catalog::run_publish(ctx, prepared, &args.catalog, args.dry_run, args.force)
                     .await
             }
@@ -121,18 +137,20 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
     })
 }
 
+/// Push (or skip) the images; the digest each tag resolves to now, for those it knows.
 async fn publish_images(
     args: &Args,
     ctx: &Context,
     ws: &Workspace,
     settings: &Settings,
     opts: &Options,
-) -> Result<ExitStatus, Error> {
+) -> Result<Pins, Error> {
     let (plans, mut registries) =
         plan_images(ctx, ws, settings, &args.names, &args.scope, opts).await?;
+    let mut known = Pins::new();
     if args.dry_run {
         print_image_plan(ctx, &plans, opts);
-        return Ok(ExitStatus::Success);
+        return Ok(known);
     }
     let to_push = plans.iter().filter(|p| p.action == Action::Push).count();
     let skipped = plans.len() - to_push;
@@ -174,6 +192,7 @@ async fn publish_images(
                     .done("Skipped", &format!("{}: {}", p.reference, p.reason));
                 if let Some(d) = &p.remote_digest {
                     ctx.out.data(&format!("{}@{d}", p.reference));
+                    known.insert(p.reference.clone(), d.clone());
                 }
             }
             (Action::Push, Some(engine)) => {
@@ -181,6 +200,7 @@ async fn publish_images(
                     images::push(engine, p, &opts.platforms, &mut registries, &on_event).await?;
                 ctx.out
                     .data(&format!("{}@{}", pushed.reference, pushed.digest));
+                known.insert(pushed.reference, pushed.digest);
             }
         }
     }
@@ -199,7 +219,7 @@ async fn publish_images(
             String::new()
         }
     ));
-    Ok(ExitStatus::Success)
+    Ok(known)
 }
 
 /// The images step's options: the stage, the platforms (checked), `--force`.

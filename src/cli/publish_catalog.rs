@@ -19,20 +19,25 @@ const LOCK_TTL: Duration = Duration::from_secs(600);
 /// The catalogue's flags, shared by `kz publish` and `kz plan`.
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct CatalogArgs {
-    /// The catalogue layout: v2 (garden/v2) or v1 (garden/default) [default: v2].
+    /// The catalogue layout: v2 (garden/v2), v3 (garden/v3, kz-ext's entries, pinned) or v1
+    /// (garden/default); default: kz.yaml `catalogue.repo_version`, else v2.
     #[arg(long, value_enum)]
     pub(crate) repo_version: Option<Layout>,
+    /// Pin the images kz builds to their digests (`repo:tag@sha256:...`); the default for v3.
+    #[arg(long, conflicts_with = "no_pin")]
+    pub(crate) pin: bool,
+    /// Publish tag references, not digests (v3 pins by default).
+    #[arg(long)]
+    pub(crate) no_pin: bool,
+    /// Pin third-party images too (resolved in their registries).
+    #[arg(long, conflicts_with = "no_pin")]
+    pub(crate) pin_external: bool,
     /// Seconds to wait for another publisher's lock before giving up [default: 30].
     #[arg(long, value_name = "SECS")]
     pub(crate) lock_timeout: Option<u64>,
 }
 
 impl CatalogArgs {
-    /// `--repo-version`, v2 when not given.
-    fn layout(&self) -> Layout {
-        self.repo_version.unwrap_or(Layout::V2)
-    }
-
     /// `--lock-timeout`, 30 s when not given.
     fn lock_timeout(&self) -> Duration {
         Duration::from_secs(self.lock_timeout.unwrap_or(30))
@@ -44,6 +49,81 @@ pub(crate) struct Prepared {
     pub(crate) target: Target,
     pub(crate) local: Catalogue,
     pub(crate) store: Store,
+    /// Whether the entries are to be pinned to digests (`repin`).
+    pub(crate) pin: bool,
+    pub(crate) pin_external: bool,
+}
+
+impl CatalogArgs {
+    /// Whether to pin: `--pin`/`--pin-external`, else not with `--no-pin`, else for v3 only.
+    pub(crate) fn pins(&self, layout: crate::registry::RepoVersion) -> bool {
+        self.pin
+            || self.pin_external
+            || (!self.no_pin && layout == crate::registry::RepoVersion::V3)
+    }
+}
+
+/// [`repin`] for a plan (`kz plan`, `--dry-run`): when an image to pin is not pushed yet, the
+/// plan compares tag references and says so.
+pub(crate) async fn repin_for_plan(
+    ctx: &Context,
+    prepared: &mut Prepared,
+    ws: &Workspace,
+    settings: &Settings,
+) -> Result<(), Error> {
+    match repin(ctx, prepared, ws, settings, &crate::registry::Pins::new()).await {
+        Err(Error::NotInRegistry { missing }) => {
+            ctx.out.note(&format!(
+                "not pinned in this plan: {} not in the registry yet ({})",
+                count(missing.len(), "image"),
+                missing.join(", ")
+            ));
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// Rebuild `prepared`'s catalogue with its kz-built images (and, with `--pin-external`, the
+/// others) pinned: digests from `known` (what was just pushed, checked in the registry), the
+/// rest read from the registry. Without pinning, nothing changes.
+pub(crate) async fn repin(
+    ctx: &Context,
+    prepared: &mut Prepared,
+    ws: &Workspace,
+    settings: &Settings,
+    known: &crate::registry::Pins,
+) -> Result<(), Error> {
+    if !prepared.pin {
+        return Ok(());
+    }
+    let stage = settings.require_stage(&prepared.target.stage)?;
+    let mut registries = crate::publish::images::Registries::new(
+        crate::oci::auth::CredentialStore::from_env(&ctx.env),
+        crate::oci::RegistryOptions::default(),
+        crate::oci::layers::LayerCache::default(),
+    );
+    let pins = crate::publish::pins::for_catalogue(
+        ws,
+        settings,
+        stage,
+        &prepared.local,
+        known,
+        prepared.pin_external,
+        &mut registries,
+    )
+    .await?;
+    let opts = Options {
+        stage,
+        repo_version: prepared.target.layout,
+        pins: Some(&pins),
+    };
+    prepared.local = registry::plan(ws, settings, &opts)?;
+    ctx.out.status(&format!(
+        "catalogue entries pinned to the registry's digests ({})",
+        count(pins.len(), "image")
+    ));
+    Ok(())
 }
 
 /// Build the stage's catalogue in memory (validation gate included) and resolve its bucket.
@@ -55,11 +135,12 @@ pub(crate) async fn prepare(
     args: &CatalogArgs,
 ) -> Result<Prepared, Error> {
     let stage = settings.require_stage(stage)?;
-    let layout = args.layout().repo_version();
+    let layout = super::build_registry::layout(args.repo_version, settings);
     let target = Target::resolve(settings, &stage.name, layout)?;
     let opts = Options {
         stage,
         repo_version: layout,
+        pins: None,
     };
     let local = match registry::plan(ws, settings, &opts) {
         Ok(local) => local,
@@ -75,6 +156,8 @@ pub(crate) async fn prepare(
         target,
         local,
         store,
+        pin: args.pins(layout),
+        pin_external: args.pin_external,
     })
 }
 

@@ -29,6 +29,29 @@ pub(crate) struct Args {
     /// build/kamiwaza-extension-registry/; repeatable). `.env` files and private keys never are.
     #[arg(long = "allow", value_name = "PATH")]
     allow: Vec<String>,
+    /// Refuse to start unless the built folder holds this catalogue layout (garden/v3, v2 or
+    /// default); default: kz.yaml `catalogue.repo_version`, else whatever is built.
+    #[arg(long, value_enum)]
+    repo_version: Option<super::build_registry::Layout>,
+}
+
+/// An error unless `registry` holds a catalogue of layout `rv` (`garden/<dir>/apps.json` or
+/// `tools.json`).
+pub(crate) fn require_layout(
+    registry: &Path,
+    rv: crate::registry::RepoVersion,
+) -> Result<(), Error> {
+    let garden = registry.join("garden").join(rv.garden_dir());
+    if ["apps.json", "tools.json"]
+        .iter()
+        .any(|f| garden.join(f).is_file())
+    {
+        return Ok(());
+    }
+    Err(Error::BadArgument {
+        message: format!("{} holds no {rv} catalogue", registry.display()),
+        hint: format!("build it with `kz build-registry --repo-version {rv}`"),
+    })
 }
 
 pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
@@ -45,6 +68,13 @@ pub(crate) fn run(args: &Args, ctx: &Context) -> Result<ExitStatus, Error> {
     let registry = ws.root.join(OUTPUT_DIR);
     if !registry.is_dir() {
         return Err(Error::NoRegistry { path: registry });
+    }
+    let wanted = match args.repo_version {
+        Some(layout) => Some(layout.repo_version()),
+        None => crate::settings::Settings::load(&ws.root, &ctx.env)?.repo_version,
+    };
+    if let Some(rv) = wanted {
+        require_layout(&registry, rv)?;
     }
     let tls = if args.http {
         None

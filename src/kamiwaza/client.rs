@@ -117,6 +117,11 @@ impl Client {
         self.call(Method::POST, path, Some(body), doing)
     }
 
+    /// `POST {api}{path}` without a body, JSON back.
+    pub fn post_empty(&self, path: &str, doing: &str) -> Result<Value> {
+        self.call(Method::POST, path, None, doing)
+    }
+
     /// `PUT {api}{path}` with a JSON body, JSON back.
     pub fn put(&self, path: &str, body: &Value, doing: &str) -> Result<Value> {
         self.call(Method::PUT, path, Some(body), doing)

@@ -17,7 +17,7 @@ mod template;
 pub use client::Client;
 pub use connection::{Connection, Secret, DEFAULT_API_URL};
 pub use template::{
-    clean_payload, find_entry, list, prepare, push, template_type, Action, Prepared, Pushed,
+    clean_payload, find_entry, list, prepare, push, sync, template_type, Action, Prepared, Pushed,
     RegistryEntry,
 };
 

@@ -310,6 +310,22 @@ pub fn push(conn: &Connection, prepared: &Prepared, template_id: Option<&str>) -
     Ok(pushed)
 }
 
+/// `POST /v1/apps/remote/sync` (the guide's Step 10): Kamiwaza imports from its remote
+/// catalogue, everything (no body) or the extensions `names` (`{"names": [...]}`). Kamiwaza's
+/// reply, as it gives it.
+pub fn sync(conn: &Connection, names: &[String]) -> Result<Value> {
+    let mut client = Client::new(conn)?;
+    client.login(&conn.username, &conn.password)?;
+    let doing = "sync the remote catalogue";
+    if names.is_empty() {
+        client.post_empty(SYNC_PATH, doing)
+    } else {
+        client.post(SYNC_PATH, &serde_json::json!({ "names": names }), doing)
+    }
+}
+
+const SYNC_PATH: &str = "/v1/apps/remote/sync";
+
 /// `GET /apps/app_templates`: the templates as Kamiwaza returns them.
 pub fn list(conn: &Connection) -> Result<Vec<Value>> {
     let mut client = Client::new(conn)?;

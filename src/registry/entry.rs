@@ -5,7 +5,7 @@
 //! `kamiwaza_version`) removed.
 
 use super::preview::{self, Preview};
-use super::stage::{stage_compose, StagedCompose};
+use super::stage::{pin, stage_compose, StagedCompose};
 use super::{Note, Options, RepoVersion};
 use crate::compose::{NoteLevel, APPGARDEN_FILE, DEV_FILE};
 use crate::error::{Error, Result};
@@ -38,6 +38,9 @@ pub(crate) fn build(ext: &Extension, settings: &Settings, opts: &Options<'_>) ->
             "kamiwaza.json is not a JSON object",
         ));
     };
+    if opts.repo_version == RepoVersion::V3 {
+        v3_defaults(&mut value);
+    }
     let mut entry = Entry {
         kind: ext.kind,
         value: Map::new(),
@@ -51,14 +54,20 @@ pub(crate) fn build(ext: &Extension, settings: &Settings, opts: &Options<'_>) ->
     };
     match compose_text(ext, settings, &mut entry.notes)? {
         Some((text, path)) => {
-            let StagedCompose { text, images } = stage_compose(&text, &path, settings, opts.stage)?;
+            let v3 = opts.repo_version == RepoVersion::V3;
+            let StagedCompose { text, mut images } =
+                stage_compose(&text, &path, settings, opts.stage, opts.pins, v3)?;
+            if v3 {
+                let mut seen = std::collections::BTreeSet::new();
+                images.retain(|i| seen.insert(i.clone()));
+            }
             value.insert("compose_yml".into(), Value::String(text));
             value.insert("docker_images".into(), strings(images));
         }
         None => {
             let images = match value.get("image").and_then(Value::as_str) {
                 Some(image) => {
-                    let staged = stage_image(settings, image, opts.stage);
+                    let staged = pin(stage_image(settings, image, opts.stage), opts.pins);
                     if staged != image {
                         let message = format!("image `{image}` published as `{staged}`");
                         entry.notes.push(note(NoteLevel::Info, message));
@@ -80,7 +89,7 @@ pub(crate) fn build(ext: &Extension, settings: &Settings, opts: &Options<'_>) ->
     if let Some(Value::Array(extra)) = value.get_mut("extra_docker_images") {
         for item in extra.iter_mut() {
             if let Value::String(image) = item {
-                *image = stage_image(settings, image, opts.stage);
+                *image = pin(stage_image(settings, image, opts.stage), opts.pins);
             }
         }
     }
@@ -98,6 +107,11 @@ pub(crate) fn build(ext: &Extension, settings: &Settings, opts: &Options<'_>) ->
     }
     if opts.repo_version == RepoVersion::V1 {
         value.shift_remove("kamiwaza_version");
+    }
+    let empty_extras =
+        matches!(value.get("extra_docker_images"), Some(Value::Array(a)) if a.is_empty());
+    if opts.repo_version == RepoVersion::V3 && empty_extras {
+        value.shift_remove("extra_docker_images");
     }
     entry.value = value;
     Ok(entry)
@@ -136,6 +150,23 @@ fn compose_text(
             Ok(Some((planned.rendered, ext.file(DEV_FILE))))
         }
     }
+}
+
+/// What kz-ext 1.3.0's `RegistryBuilder.build_entry` does first besides kz's v2 entry: defaults
+/// for `description` (""), `source_type` ("kamiwaza") and `visibility` ("public") appended when
+/// absent (before `compose_yml`, as its `setdefault`s run first); no `revision` (kz publishes
+/// none). At the end, an empty `extra_docker_images` is dropped.
+fn v3_defaults(value: &mut Map<String, Value>) {
+    for (key, default) in [
+        ("description", ""),
+        ("source_type", "kamiwaza"),
+        ("visibility", "public"),
+    ] {
+        if !value.contains_key(key) {
+            value.insert(key.into(), Value::String(default.into()));
+        }
+    }
+    value.shift_remove("revision");
 }
 
 fn strings(items: Vec<String>) -> Value {

@@ -3,9 +3,9 @@
 //!
 //! ```text
 //! README.md  kamiwaza-registry.env.template  package-setup.sh
-//! garden/<v2|default>/apps.json        apps, then services, each sorted by folder
-//! garden/<v2|default>/tools.json       tools, sorted by folder
-//! garden/<v2|default>/<images|app-garden-images>/   preview images
+//! garden/<v3|v2|default>/apps.json        apps, then services, each sorted by folder
+//! garden/<v3|v2|default>/tools.json       tools, sorted by folder
+//! garden/<v3|v2|default>/<images|app-garden-images>/   preview images
 //! ```
 //!
 //! The catalogue files hold what the reference's build-registry.py writes, byte for byte
@@ -43,14 +43,18 @@ pub enum RepoVersion {
     V1,
     /// `garden/v2/`, previews in `images/`.
     V2,
+    /// `garden/v3/`, previews in `images/`; entries as kamiwaza-sdk's kz-ext 1.3.0 builds them
+    /// (docs/compat.md, "Catalogue v3").
+    V3,
 }
 
 impl RepoVersion {
-    /// `garden/<dir>`: `v2` or `default` (v1).
+    /// `garden/<dir>`: `v3`, `v2` or `default` (v1).
     pub fn garden_dir(self) -> &'static str {
         match self {
             RepoVersion::V1 => "default",
             RepoVersion::V2 => "v2",
+            RepoVersion::V3 => "v3",
         }
     }
 
@@ -58,7 +62,7 @@ impl RepoVersion {
     pub fn images_dir(self) -> &'static str {
         match self {
             RepoVersion::V1 => "app-garden-images",
-            RepoVersion::V2 => "images",
+            RepoVersion::V2 | RepoVersion::V3 => "images",
         }
     }
 }
@@ -68,9 +72,28 @@ impl std::fmt::Display for RepoVersion {
         f.write_str(match self {
             RepoVersion::V1 => "v1",
             RepoVersion::V2 => "v2",
+            RepoVersion::V3 => "v3",
         })
     }
 }
+
+impl std::str::FromStr for RepoVersion {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "v1" => Ok(RepoVersion::V1),
+            "v2" => Ok(RepoVersion::V2),
+            "v3" => Ok(RepoVersion::V3),
+            other => Err(format!(
+                "`{other}` is not a catalogue version (v1, v2 or v3)"
+            )),
+        }
+    }
+}
+
+/// Image references and the digests to pin them to (`repo:tag` → `sha256:...`).
+pub type Pins = std::collections::BTreeMap<String, String>;
 
 /// What to build.
 #[derive(Clone, Copy, Debug)]
@@ -78,6 +101,9 @@ pub struct Options<'a> {
     /// The stage whose image tags the catalogue carries.
     pub stage: &'a Stage,
     pub repo_version: RepoVersion,
+    /// Images to publish as `repo:tag@digest` (in `compose_yml`, `docker_images` and
+    /// `extra_docker_images`); the rest stay as written.
+    pub pins: Option<&'a Pins>,
 }
 
 /// Something worth telling the user about one extension's entry.
@@ -117,6 +143,18 @@ pub struct Catalogue {
 /// `Error::ValidationFailed` (carrying the report) when validation finds errors.
 pub fn plan(ws: &Workspace, settings: &Settings, opts: &Options<'_>) -> Result<Catalogue> {
     let all: Vec<&Extension> = ws.extensions.iter().collect();
+    plan_only(ws, settings, opts, &all)
+}
+
+/// [`plan`] for the entries of `only` (the whole workspace is still validated): what
+/// `kz promote` publishes for the extensions it promotes.
+pub fn plan_only(
+    ws: &Workspace,
+    settings: &Settings,
+    opts: &Options<'_>,
+    only: &[&Extension],
+) -> Result<Catalogue> {
+    let all: Vec<&Extension> = ws.extensions.iter().collect();
     let report = validate::validate(ws, &all, settings);
     if report.errors() > 0 {
         return Err(Error::ValidationFailed {
@@ -129,7 +167,7 @@ pub fn plan(ws: &Workspace, settings: &Settings, opts: &Options<'_>) -> Result<C
     let mut previews = Vec::new();
     let mut notes = Vec::new();
     // A batch at a time, so the parallel work never holds more than a batch of compose trees.
-    for batch in all.chunks(256) {
+    for batch in only.chunks(256) {
         for built in crate::par::map(batch, |ext| entry::build(ext, settings, opts)) {
             let entry = built?;
             notes.extend(entry.notes);

@@ -61,7 +61,7 @@ pub(crate) fn plan(value: &str, ext_dir: &Path, rv: RepoVersion) -> Preview {
         value.to_owned()
     } else {
         match rv {
-            RepoVersion::V2 => format!("{}/{file_name}", rv.images_dir()),
+            RepoVersion::V2 | RepoVersion::V3 => format!("{}/{file_name}", rv.images_dir()),
             RepoVersion::V1 => format!("{garden}/{}/{file_name}", rv.images_dir()),
         }
     };

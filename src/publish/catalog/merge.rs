@@ -234,7 +234,12 @@ fn judge(local: &Value, published: &Value, layout: RepoVersion) -> Verdict {
     let p = EntryId::of(published);
     let relation = match layout {
         RepoVersion::V1 => Relation::Same,
-        RepoVersion::V2 => {
+        // kz-ext 1.3.0 (RegistryBuilder.merge_into_registry): without a range on the new entry,
+        // one entry per name; a published entry without a range counts as universal (replaced).
+        RepoVersion::V3 if l.kamiwaza_version.is_none() || p.kamiwaza_version.is_none() => {
+            Relation::Same
+        }
+        RepoVersion::V2 | RepoVersion::V3 => {
             let Some(lc) = &l.kamiwaza_version else {
                 return Verdict::Conflict("a v2 catalogue needs `kamiwaza_version`".to_owned());
             };
@@ -482,6 +487,38 @@ mod tests {
             Some(v1_remote),
             &[older],
             RepoVersion::V1,
+            false,
+        );
+        assert!(m.conflicts[0].reason.contains("downgrade"));
+    }
+
+    #[test]
+    fn v3_takes_entries_without_ranges_as_one_per_name() {
+        // kz-ext 1.3.0: no range on the new entry → one per name; none on the published → universal.
+        let bare = json!({"name": "a", "version": "2.0.0"});
+        let m = merge(
+            "apps.json",
+            Some(remote()),
+            std::slice::from_ref(&bare),
+            RepoVersion::V3,
+            false,
+        );
+        assert!(m.conflicts.is_empty(), "{:?}", m.conflicts);
+        assert_eq!(m.updated.len(), 1);
+        let published = vec![json!({"name": "a", "version": "1.0.0"})];
+        let m = merge(
+            "apps.json",
+            Some(published),
+            &[e("a", "1.1.0", ">=0.9.0")],
+            RepoVersion::V3,
+            false,
+        );
+        assert_eq!(order(&m), pairs(&[("a", "1.1.0")]));
+        let m = merge(
+            "apps.json",
+            Some(remote()),
+            &[e("a", "0.9.0", ">=0.9.0")],
+            RepoVersion::V3,
             false,
         );
         assert!(m.conflicts[0].reason.contains("downgrade"));

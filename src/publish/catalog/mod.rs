@@ -22,6 +22,7 @@
 pub mod lock;
 pub mod merge;
 pub mod range;
+pub mod remote;
 pub mod s3;
 
 use crate::error::{Error, Result};
@@ -51,8 +52,8 @@ pub struct Target {
     pub stage: String,
     pub bucket: String,
     pub layout: RepoVersion,
-    /// The AWS profile (`AWS_PROFILE_<STAGE>`).
-    pub profile: String,
+    /// The AWS profile (`AWS_PROFILE_<STAGE>`); `None`: the AWS default credential chain.
+    pub profile: Option<String>,
     /// A custom S3 endpoint (R2, MinIO, moto); addressed path-style.
     pub endpoint: Option<String>,
     pub region: Option<String>,
@@ -64,7 +65,7 @@ pub struct Target {
 
 impl Target {
     /// Resolve a stage's target from the settings (root `.env` + the environment):
-    /// `AWS_PROFILE_<STAGE>` (required, as in the reference), `KAMIWAZA_REGISTRY_BUCKET_<STAGE>`
+    /// `AWS_PROFILE_<STAGE>` (else the AWS default chain), `KAMIWAZA_REGISTRY_BUCKET_<STAGE>`
     /// else `KAMIWAZA_REGISTRY_BUCKET`; the endpoint `KAMIWAZA_REGISTRY_ENDPOINT`, else the R2
     /// endpoint of `KAMIWAZA_REGISTRY_ACCOUNT_ID`, else `AWS_ENDPOINT_URL_S3` /
     /// `AWS_ENDPOINT_URL`, else AWS; the region `KAMIWAZA_REGISTRY_REGION`, else the profile's.
@@ -72,14 +73,7 @@ impl Target {
         let upper = stage.to_ascii_uppercase().replace('-', "_");
         let var = |name: &str| settings.var(name).filter(|v| !v.trim().is_empty());
         let profile_var = format!("AWS_PROFILE_{upper}");
-        let profile = var(&profile_var).ok_or_else(|| Error::PublishSetting {
-            message: format!(
-                "{profile_var} is not set; configure a per-stage AWS profile for stage `{stage}`"
-            ),
-            hint: format!(
-                "add `{profile_var}=<profile in ~/.aws/config>` to the root .env or the environment"
-            ),
-        })?;
+        let profile = var(&profile_var).map(|p| p.trim().to_owned());
         let bucket_var = format!("KAMIWAZA_REGISTRY_BUCKET_{upper}");
         let bucket = var(&bucket_var)
             .or_else(|| var("KAMIWAZA_REGISTRY_BUCKET"))
@@ -107,7 +101,7 @@ impl Target {
             stage: stage.to_owned(),
             bucket: bucket.trim().to_owned(),
             layout,
-            profile: profile.trim().to_owned(),
+            profile,
             endpoint,
             region: var("KAMIWAZA_REGISTRY_REGION").map(str::to_owned),
             aws_config_file: aws_file("AWS_CONFIG_FILE", "config"),
@@ -117,6 +111,18 @@ impl Target {
                 .unwrap_or(LOCK_NAME)
                 .to_owned(),
         })
+    }
+
+    /// Where the credentials come from, for messages (never a secret).
+    pub fn credential_source(&self) -> String {
+        match &self.profile {
+            Some(p) => format!(
+                "AWS profile `{p}` (AWS_PROFILE_{})",
+                self.stage.to_ascii_uppercase().replace('-', "_")
+            ),
+            None => "the AWS default chain (environment keys, web identity, SSO and shared                      profile, container or instance role; AWS_PROFILE_<STAGE> unset)"
+                .to_owned(),
+        }
     }
 
     /// `garden/<dir>/`.

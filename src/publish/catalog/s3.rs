@@ -1,11 +1,13 @@
 //! The S3 bucket a stage's catalogue lives in, through the AWS SDK (aws-sdk-s3).
 //!
-//! The client is built from explicit values only, never from the process environment: the
-//! profile named by `AWS_PROFILE_<STAGE>`, read from the profile files the `Target` names
-//! (`$HOME/.aws/config` and `credentials`, or `AWS_CONFIG_FILE` / `AWS_SHARED_CREDENTIALS_FILE`
-//! as the CLI handed them in); the region and endpoint resolved in `Target`. The profile chain
-//! the SDK follows from there (static keys, `role_arn` + `source_profile` through STS) is the
-//! AWS one. A custom endpoint (R2, MinIO, moto) is addressed path-style.
+//! With `AWS_PROFILE_<STAGE>` set, the client is built from explicit values only: that profile,
+//! read from the profile files the `Target` names (`$HOME/.aws/config` and `credentials`, or
+//! `AWS_CONFIG_FILE` / `AWS_SHARED_CREDENTIALS_FILE` as the CLI handed them in); the profile
+//! chain the SDK follows from there (static keys, `role_arn` + `source_profile` through STS) is
+//! the AWS one. Without it, aws-config's default chain finds the credentials as AWS tools do
+//! (and reads the process environment to do so). The region and endpoint are resolved in
+//! `Target`. A custom endpoint (R2, MinIO, moto) is addressed path-style. S3 errors that are
+//! about credentials name the source tried (`Target::credential_source`), never a value.
 //!
 //! Objects are small (catalogue files, previews) and written with one PUT each, so a reader
 //! sees an object's old bytes or its new bytes, never part of either. Conditional writes
@@ -13,12 +15,14 @@
 
 use super::Target;
 use crate::error::{Error, Result};
+use aws_config::default_provider::credentials::DefaultCredentialsChain;
 use aws_config::meta::region::ProvideRegion;
 use aws_config::profile::{ProfileFileCredentialsProvider, ProfileFileRegionProvider};
 use aws_config::provider_config::ProviderConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
+use aws_sdk_s3::config::SharedCredentialsProvider;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
@@ -33,6 +37,8 @@ const DEFAULT_REGION: &str = "us-east-1";
 pub struct Store {
     client: aws_sdk_s3::Client,
     bucket: String,
+    /// Where the credentials come from, for error messages.
+    source: String,
 }
 
 /// An object read whole, with its entity tag.
@@ -89,23 +95,48 @@ impl Store {
         let provider_config = ProviderConfig::without_region()
             .with_http_client(http.clone())
             .with_region(Some(Region::new(DEFAULT_REGION)));
-        let region = match &target.region {
-            Some(region) => region.clone(),
-            None => {
-                let provider = ProfileFileRegionProvider::builder()
-                    .profile_name(&target.profile)
-                    .profile_files(files.clone())
-                    .configure(&provider_config)
+        let (region, credentials) = match &target.profile {
+            Some(profile) => {
+                let region = match &target.region {
+                    Some(region) => region.clone(),
+                    None => {
+                        let provider = ProfileFileRegionProvider::builder()
+                            .profile_name(profile)
+                            .profile_files(files.clone())
+                            .configure(&provider_config)
+                            .build();
+                        let from_profile = ProvideRegion::region(&provider).await;
+                        from_profile.map_or_else(|| DEFAULT_REGION.to_owned(), |r| r.to_string())
+                    }
+                };
+                let credentials = ProfileFileCredentialsProvider::builder()
+                    .profile_name(profile)
+                    .profile_files(files)
+                    .configure(&provider_config.with_region(Some(Region::new(region.clone()))))
                     .build();
-                let from_profile = ProvideRegion::region(&provider).await;
-                from_profile.map_or_else(|| DEFAULT_REGION.to_owned(), |r| r.to_string())
+                (region, SharedCredentialsProvider::new(credentials))
+            }
+            None => {
+                // The AWS default chain (aws-config): environment keys and session token, web
+                // identity (AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN through STS), the shared
+                // profile (SSO, process, role chains), ECS/EKS container credentials, IMDS. It
+                // reads the process environment, as every AWS tool does.
+                let base = ProviderConfig::default().with_http_client(http.clone());
+                let region = match &target.region {
+                    Some(region) => region.clone(),
+                    None => aws_config::environment::EnvironmentVariableRegionProvider::new()
+                        .region()
+                        .await
+                        .map_or_else(|| DEFAULT_REGION.to_owned(), |r| r.to_string()),
+                };
+                let chain_config = base.with_region(Some(Region::new(region.clone())));
+                let credentials = DefaultCredentialsChain::builder()
+                    .configure(chain_config)
+                    .build()
+                    .await;
+                (region, SharedCredentialsProvider::new(credentials))
             }
         };
-        let credentials = ProfileFileCredentialsProvider::builder()
-            .profile_name(&target.profile)
-            .profile_files(files)
-            .configure(&provider_config.with_region(Some(Region::new(region.clone()))))
-            .build();
         let mut config = aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(region))
@@ -123,6 +154,7 @@ impl Store {
         Ok(Store {
             client: aws_sdk_s3::Client::from_conf(config.build()),
             bucket: target.bucket.clone(),
+            source: target.credential_source(),
         })
     }
 
@@ -140,7 +172,13 @@ impl Store {
             Err(err) if status(&err) == Some(404) && err.code() != Some("NoSuchBucket") => {
                 return Ok(None)
             }
-            Err(err) => return Err(s3_error(format!("read s3://{}/{key}", self.bucket), &err)),
+            Err(err) => {
+                return Err(s3_error(
+                    format!("read s3://{}/{key}", self.bucket),
+                    &err,
+                    &self.source,
+                ))
+            }
         };
         let etag = out.e_tag().unwrap_or_default().to_owned();
         let last_modified = out.last_modified().map(|t| t.secs());
@@ -178,7 +216,11 @@ impl Store {
         match req.send().await {
             Ok(out) => Ok(Written::Done(out.e_tag().unwrap_or_default().to_owned())),
             Err(err) if refused(&err) => Ok(Written::Refused),
-            Err(err) => Err(s3_error(format!("write s3://{}/{key}", self.bucket), &err)),
+            Err(err) => Err(s3_error(
+                format!("write s3://{}/{key}", self.bucket),
+                &err,
+                &self.source,
+            )),
         }
     }
 
@@ -198,7 +240,11 @@ impl Store {
             Err(err) if etag.is_some() && err.code() == Some("NotImplemented") => {
                 Ok(Written::Unsupported)
             }
-            Err(err) => Err(s3_error(format!("delete s3://{}/{key}", self.bucket), &err)),
+            Err(err) => Err(s3_error(
+                format!("delete s3://{}/{key}", self.bucket),
+                &err,
+                &self.source,
+            )),
         }
     }
 
@@ -213,8 +259,13 @@ impl Store {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page =
-                page.map_err(|err| s3_error(format!("list s3://{}/{prefix}", self.bucket), &err))?;
+            let page = page.map_err(|err| {
+                s3_error(
+                    format!("list s3://{}/{prefix}", self.bucket),
+                    &err,
+                    &self.source,
+                )
+            })?;
             for object in page.contents() {
                 if let Some(key) = object.key() {
                     out.push(Listed {
@@ -251,7 +302,7 @@ fn refused<E, R: HttpStatus>(err: &SdkError<E, R>) -> bool {
 
 /// The service's error code and message when it answered (`AccessDenied: Access Denied`),
 /// else the chain of causes (`dispatch failure: … connection refused`), without debug dumps.
-fn s3_error<E, R>(doing: String, err: &SdkError<E, R>) -> Error
+fn s3_error<E, R>(doing: String, err: &SdkError<E, R>, source: &str) -> Error
 where
     E: std::error::Error + ProvideErrorMetadata + 'static,
     R: std::fmt::Debug + HttpStatus + 'static,
@@ -277,6 +328,20 @@ where
             }
             parts.join(": ")
         }
+    };
+    const CREDENTIAL_CODES: [&str; 5] = [
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "AccessDenied",
+        "ExpiredToken",
+        "InvalidToken",
+    ];
+    let about_credentials = err.code().is_some_and(|c| CREDENTIAL_CODES.contains(&c))
+        || message.to_ascii_lowercase().contains("credential");
+    let message = if about_credentials {
+        format!("{message} (credentials from {source})")
+    } else {
+        message
     };
     Error::S3 { doing, message }
 }

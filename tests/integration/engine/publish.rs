@@ -513,7 +513,8 @@ fn a_full_publish_checks_the_catalogue_settings_before_pushing_anything() {
     let ns = namespace(&reg.host(), "order");
     let ws = scratch_tool(&ns, "1.0.0", "hello\n");
     let cfg = tempfile::tempdir().expect("docker config");
-    // No AWS profile or bucket for the stage: the catalogue step cannot run, so no image may go.
+    // No bucket for the stage (and no AWS profile: the default chain would be tried): the
+    // catalogue step cannot run, so no image may go.
     kz(
         &ws,
         cfg.path(),
@@ -521,7 +522,7 @@ fn a_full_publish_checks_the_catalogue_settings_before_pushing_anything() {
         &["publish", "--stage", "stage", "--platforms", "linux/amd64"],
     )
     .code(2)
-    .stderr_has("AWS_PROFILE_STAGE");
+    .stderr_has("no bucket configured for stage `stage`");
     assert!(
         reg.storage_snapshot().is_empty(),
         "nothing is pushed before the catalogue is ready"

@@ -525,3 +525,33 @@ fn a_bad_ca_file_is_named() {
     assert!(run.stderr.contains("ca.pem"), "{}", run.stderr);
     assert!(server.lines().is_empty());
 }
+
+#[test]
+fn sync_asks_kamiwaza_to_import_everything_or_the_names_given() {
+    let server = StandIn::start(Vec::new(), Vec::new());
+    let home = tempfile::tempdir().expect("home");
+    let outside = tempfile::tempdir().expect("no workspace");
+    let env = env_for(&server, true);
+    let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let run = kz(outside.path(), home.path(), &vars, &["kamiwaza", "sync"]);
+    run.code(0).no_secrets();
+    assert_eq!(
+        server.lines(),
+        ["POST /api/auth/token", "POST /api/v1/apps/remote/sync"]
+    );
+    assert_eq!(server.seen()[1].body, "", "no body: everything");
+    let reply: Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(reply, json!({"synced": "all"}));
+    server.clear();
+    let run = kz(
+        outside.path(),
+        home.path(),
+        &vars,
+        &["kamiwaza", "sync", "app-hello", "tool-echo"],
+    );
+    run.code(0);
+    assert_eq!(
+        server.seen()[1].json(),
+        json!({"names": ["app-hello", "tool-echo"]})
+    );
+}

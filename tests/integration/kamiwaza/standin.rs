@@ -245,6 +245,12 @@ async fn handle(
             t.extend(update);
             reply(200, &Value::Object(t.clone()))
         }
+        ("POST", ["v1", "apps", "remote", "sync"]) => {
+            let names = serde_json::from_str::<Value>(&seen.body)
+                .ok()
+                .and_then(|v| v.get("names").cloned());
+            reply(200, &json!({"synced": names.unwrap_or(json!("all"))}))
+        }
         _ => reply(404, &json!({"detail": "Not Found"})),
     }
 }

@@ -2,3 +2,5 @@
 //! (made by scripts/engine-setup.sh under [`crate::harness::ci_dir`]). Fails when it is missing.
 
 mod catalog;
+#[cfg(feature = "engine-tests")]
+mod release;
