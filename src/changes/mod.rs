@@ -38,7 +38,7 @@ impl std::fmt::Display for Reason {
 }
 
 /// The outcome of changed-only selection over a workspace.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Selection {
     /// Selected extension paths (`apps/x`) with the reason, in path order.
     pub selected: BTreeMap<String, Reason>,

@@ -82,8 +82,34 @@ impl Scope {
     }
 }
 
-/// Changed-only selection over the whole workspace.
+/// The selection last worked out in this process, by (workspace root, reference): ci-pipeline's
+/// steps each apply the same scope, and git and the dependency scan run once for all of them.
+static LAST: std::sync::Mutex<Option<((std::path::PathBuf, String), changes::Selection)>> =
+    std::sync::Mutex::new(None);
+
+/// Changed-only selection over the whole workspace (worked out once per process and reference).
 fn changed(
+    ctx: &Context,
+    ws: &Workspace,
+    settings: &Settings,
+    reference: &str,
+) -> Result<changes::Selection, Error> {
+    let key = (ws.root.clone(), reference.to_owned());
+    if let Ok(last) = LAST.lock() {
+        if let Some((k, selection)) = last.as_ref() {
+            if *k == key {
+                return Ok(selection.clone());
+            }
+        }
+    }
+    let selection = changed_uncached(ctx, ws, settings, reference)?;
+    if let Ok(mut last) = LAST.lock() {
+        *last = Some((key, selection.clone()));
+    }
+    Ok(selection)
+}
+
+fn changed_uncached(
     ctx: &Context,
     ws: &Workspace,
     settings: &Settings,

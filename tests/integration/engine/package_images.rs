@@ -11,26 +11,24 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::Read;
 
-/// Two tools from `kz new`, built FROM busybox (small images), the second listing an extra image.
+/// Two hand-written busybox tools (small images; no scaffold is edited), the second listing an
+/// extra image.
 fn workspace(test: &str) -> BuildWs {
     let b = BuildWs::empty(test);
-    for name in ["tool-a", "tool-b"] {
-        b.kz(&["new", "tool", name]).code(0);
-        b.ws.write(
-            &format!("tools/{name}/Dockerfile"),
-            format!("FROM busybox\nCOPY src /app/src\nLABEL tool={name}\n"),
-        );
+    for t in ["a", "b"] {
+        super::changed_ci::busybox_tool(&b, t);
     }
     let manifest = "tools/tool-b/kamiwaza.json";
     let text = b.ws.read(manifest).replacen(
-        "\"version\": \"0.1.0\",",
+        "\"version\": \"1.0.0\",",
         &format!(
-            "\"version\": \"0.1.0\",\n  \"extra_docker_images\": [\"{}\"],",
-            b.image("helper", "0.1.0")
+            "\"version\": \"1.0.0\",\n  \"extra_docker_images\": [\"{}\"],",
+            b.image("helper", "1.0.0")
         ),
         1,
     );
     b.ws.write(manifest, text);
+    b.kz(&["sync-compose"]).code(0);
     b
 }
 
@@ -91,7 +89,7 @@ fn saved_contents(image_tar: &[u8]) -> (Vec<String>, usize, usize) {
 fn images_are_packed_and_load_back() {
     let b = workspace("pkgimg");
     b.kz(&["build", "--all"]).code(0);
-    let helper = b.image("helper", "0.1.0-dev");
+    let helper = b.image("helper", "1.0.0-dev");
     let (repo, tag) = helper.rsplit_once(':').expect("tag");
     b.engine
         .block_on(b.engine.docker().tag_image(
@@ -111,9 +109,9 @@ fn images_are_packed_and_load_back() {
     let files = unpack(&archive);
     let dir = "kamiwaza-extension-registry/garden/v2/docker-images";
     let images = [
-        b.image("helper", "0.1.0-dev"),
-        b.image("tool-a", "0.1.0-dev"),
-        b.image("tool-b", "0.1.0-dev"),
+        b.image("helper", "1.0.0-dev"),
+        b.image("tool-a", "1.0.0-dev"),
+        b.image("tool-b", "1.0.0-dev"),
     ];
     let manifest: serde_json::Value =
         serde_json::from_slice(&files[&format!("{dir}/manifest.json")].1).expect("manifest");
@@ -196,7 +194,7 @@ fn a_missing_image_fails_naming_it() {
     run.code(1)
         .stderr_has(&format!(
             "image `{}` is not in the local engine",
-            b.image("helper", "0.1.0-dev")
+            b.image("helper", "1.0.0-dev")
         ))
         .stderr_has("hint: build it first with `kz build`");
     assert!(!b.ws.exists("dist"), "no archive written");
