@@ -59,10 +59,30 @@ pub fn check_inside(path: &Path) -> Result<()> {
         return Ok(());
     };
     let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
-    if !abs.starts_with(root) && !abs.starts_with(real_root) {
+    let base = if abs.starts_with(root) {
+        root
+    } else if abs.starts_with(real_root) {
+        real_root
+    } else {
         return Ok(());
+    };
+    // Only a link below the root can lead out of it: look at those components alone (one lstat
+    // each) and resolve the whole path only when one is a link (or the path climbs with `..`).
+    let rel = abs.strip_prefix(base).unwrap_or(&abs);
+    let mut cur = base.to_path_buf();
+    for c in rel.components() {
+        if !matches!(c, std::path::Component::Normal(_)) {
+            return check_within(real_root, path);
+        }
+        cur.push(c);
+        match std::fs::symlink_metadata(&cur) {
+            Ok(m) if m.file_type().is_symlink() => return check_within(real_root, path),
+            Ok(_) => {}
+            // Missing: nothing to follow (the caller's open reports it).
+            Err(_) => return Ok(()),
+        }
     }
-    check_within(real_root, path)
+    Ok(())
 }
 
 /// Refuse `path` when its real location (symlinks resolved) is outside `real_root`.
